@@ -1,0 +1,42 @@
+# posediff_ros developer tasks. Everything runs from the project's own
+# environment in .venv, which `make venv` creates on first use.
+#
+#   make venv   set up .venv (PyTorch, requirements, ROS 2 wheels, interfaces)
+#   make lint   ruff check
+#   make test   lint, then pytest test/
+#   make demo   run the demo (python -m posediff_ros.demo)
+#   make clean  remove .venv and all build artefacts
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-done
+
+# Redo the set-up when one of these changes (stamp file = last success).
+SETUP_INPUTS := scripts/setup_env.sh requirements.txt setup.py setup.cfg package.xml \
+                $(shell find interfaces -type f 2>/dev/null)
+
+# Folders with Python code to lint (only those that exist).
+LINT_DIRS := $(wildcard posediff_ros test benchmarks scripts launch)
+
+.PHONY: venv lint fix test demo clean
+
+venv: $(STAMP)
+
+$(STAMP): $(SETUP_INPUTS)
+	bash scripts/setup_env.sh
+	touch $@
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+
+fix: $(STAMP)
+	$(VENV)/bin/ruff check --fix $(LINT_DIRS)
+
+test: lint
+	$(PY) -m pytest test/
+
+demo: $(STAMP)
+	$(PY) -m posediff_ros.demo
+
+clean:
+	rm -rf $(VENV) .build build install log *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,33 @@
+"""Synthetic category-level depth scenes (shapes, scenes, rendering, noise), the on-disk
+dataset layout of DESIGN.md, and a streaming training dataset."""
+
+from .layout import Frame, SyntheticDataset, read_frame, write_frame
+from .noise import DepthNoise, MaskNoise
+from .render import FrameInstance, SceneRenderer, SyntheticFrame, render_frame
+from .scene import CameraPose, Scene, SceneConfig, camera_trajectory, sample_camera, sample_scene
+from .shapes import Shape, load_mesh, make_shape, sample_shape
+from .stream import SyntheticPoseStream
+
+__all__ = [
+    "CameraPose",
+    "DepthNoise",
+    "Frame",
+    "FrameInstance",
+    "MaskNoise",
+    "Scene",
+    "SceneConfig",
+    "SceneRenderer",
+    "Shape",
+    "SyntheticDataset",
+    "SyntheticFrame",
+    "SyntheticPoseStream",
+    "camera_trajectory",
+    "load_mesh",
+    "make_shape",
+    "read_frame",
+    "render_frame",
+    "sample_camera",
+    "sample_scene",
+    "sample_shape",
+    "write_frame",
+]

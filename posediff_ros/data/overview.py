@@ -1,0 +1,79 @@
+"""Overview picture of a frame: colour-mapped depth, mask outlines, projected 3D boxes and axes.
+
+Axes: x red, y green, z blue, drawn from the bounding-box centre to half the box extent
+along each object axis (so they end on the box faces). Text: category name, instance k,
+and "sym" for instances flagged symmetric.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image, ImageDraw
+
+from ..categories import NOCS_CATEGORIES, split_panoptic_label
+from ..geometry import Intrinsics
+from .render import FrameInstance
+
+_CATEGORY_COLOURS = {
+    1: (255, 255, 255),
+    2: (255, 200, 0),
+    3: (255, 0, 255),
+    4: (0, 255, 255),
+    5: (255, 128, 128),
+    6: (128, 255, 0),
+}
+_AXIS_COLOURS = ((255, 0, 0), (0, 200, 0), (40, 90, 255))
+# Box edges between corners indexed 4 * ix + 2 * iy + iz.
+_EDGES = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
+
+
+def _project(points: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    z = np.maximum(points[:, 2], 1e-6)
+    return np.stack(
+        (intrinsics.fx * points[:, 0] / z + intrinsics.cx, intrinsics.fy * points[:, 1] / z + intrinsics.cy), -1
+    )
+
+
+def overview_image(
+    depth: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics, instances: list[FrameInstance]
+) -> Image.Image:
+    """RGB picture of a frame. depth (H, W) metres (0 invalid), labels (H, W) panoptic."""
+    valid = depth > 0
+    lo, hi = np.percentile(depth[valid], [1, 99]) if valid.any() else (0.0, 1.0)
+    scaled = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
+    rgb = (colormaps["turbo"](scaled)[..., :3] * 255).astype(np.uint8)
+    rgb[~valid] = 0
+    # Mask outlines: pixels whose right or lower neighbour has a different label.
+    edge = np.zeros(labels.shape, bool)
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge[:-1] |= labels[:-1] != labels[1:]
+    rgb[edge & ((labels > 0) | np.roll(labels > 0, -1, 1) | np.roll(labels > 0, -1, 0))] = 255
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    for inst in instances:
+        colour = _CATEGORY_COLOURS.get(inst.category, (255, 255, 255))
+        half = 0.5 * np.asarray(inst.size)
+        corners = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T * half
+        pts = corners @ inst.R.T + inst.t
+        if (pts[:, 2] <= 0.01).any():
+            continue
+        uv = _project(pts, intrinsics)
+        for a, b in _EDGES:
+            draw.line([tuple(uv[a]), tuple(uv[b])], fill=colour, width=1)
+        axes = _project(np.vstack((inst.t, inst.t + (inst.R * half).T)), intrinsics)
+        for k in range(3):
+            draw.line([tuple(axes[0]), tuple(axes[k + 1])], fill=_AXIS_COLOURS[k], width=2)
+        cat, k = split_panoptic_label(inst.label)
+        name = NOCS_CATEGORIES.by_id(cat).name if cat in NOCS_CATEGORIES else str(cat)
+        text = f"{name}_{k}" + (" sym" if inst.symmetric else "")
+        draw.text((float(uv[:, 0].min()), float(uv[:, 1].min()) - 11), text, fill=colour)
+    return image
+
+
+def save_overview(
+    path: str | Path, depth: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics, instances: list[FrameInstance]
+) -> None:
+    overview_image(depth, labels, intrinsics, instances).save(path)

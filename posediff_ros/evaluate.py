@@ -1,0 +1,375 @@
+"""`evaluate`: pose accuracy of a checkpoint on a dataset, with ground-truth masks.
+
+Every frame goes through `PoseEstimator.estimate` with its ground-truth instance labels;
+each ground-truth instance is matched to the estimate of the same label. Instances the
+engine skipped (too few valid depth points, ...) count as failures (180°, inf cm) and are
+listed. Prints the DESIGN.md metrics table; optionally writes it as JSON with the
+settings and speed, one JSON line per instance, and plots.
+
+    evaluate --data DIR [--checkpoint PATH] [--tracking] [--json FILE] [--plots DIR]
+    evaluate --nocs ROOT --nocs-split real_test ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .categories import NOCS_CATEGORIES, CategoryTable
+from .checkpoint import CheckpointError, load_model
+from .diffusion import SCHEDULES
+from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
+from .geometry import rotation_6d_to_matrix
+from .metrics import accuracy_table, format_table, pose_errors
+from .paths import default_model_candidates, default_model_path
+from .plots import plot_accuracy_curves, plot_rotation_samples
+
+SKIPPED_ROTATION_DEG = 180.0
+SKIPPED_TRANSLATION_CM = math.inf
+PLOT_SAMPLES = 50
+
+
+@dataclass
+class InstanceResult:
+    """One ground-truth instance and the estimate matched to it (None where skipped)."""
+
+    scene: str
+    frame: int
+    label: int
+    category: str
+    symmetric: bool
+    R: np.ndarray | None  # (3, 3) estimated object -> camera
+    t: np.ndarray | None  # (3,) metres, camera frame
+    size: np.ndarray | None  # (3,) metres
+    rotation_error_deg: float
+    translation_error_cm: float
+    tracked: bool
+    skipped: str | None  # why the engine gave no pose
+
+    def as_json(self) -> dict:
+        def rows(a):
+            return None if a is None else np.asarray(a, float).tolist()
+
+        return {
+            "scene": self.scene, "frame": self.frame, "label": self.label, "category": self.category,
+            "symmetric": self.symmetric, "R": rows(self.R), "t": rows(self.t), "size": rows(self.size),
+            "rotation_error_deg": self.rotation_error_deg, "translation_error_cm": self.translation_error_cm,
+            "tracked": self.tracked, "skipped": self.skipped,
+        }
+
+
+def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable = NOCS_CATEGORIES) -> list[InstanceResult]:
+    """Match a frame's ground-truth instances to `estimate` by label and compute their errors.
+
+    frame: a data.layout.Frame (its `instances` carry label, category id, R, t, size,
+    symmetric). A ground-truth instance without an estimated object is a failure, with the
+    engine's reason (or "label not in the mask" when the engine never saw it).
+    """
+    estimated = {o.label: o for o in estimate.objects}
+    reasons = {s.label: s.reason for s in estimate.skipped}
+    found = [inst for inst in frame.instances if inst.label in estimated]
+    errors = {}
+    if found:
+        rotation, translation = pose_errors(
+            np.stack([estimated[i.label].R for i in found]), np.stack([estimated[i.label].t for i in found]),
+            np.stack([i.R for i in found]), np.stack([i.t for i in found]), np.array([i.symmetric for i in found]),
+        )
+        errors = {i.label: (float(r), float(c)) for i, r, c in zip(found, rotation, translation)}
+    results = []
+    for inst in frame.instances:
+        common = dict(scene=frame.scene, frame=frame.index, label=int(inst.label),
+                      category=categories.by_id(inst.category).name, symmetric=bool(inst.symmetric))
+        if inst.label in estimated:
+            o = estimated[inst.label]
+            rotation_deg, translation_cm = errors[inst.label]
+            results.append(InstanceResult(**common, R=o.R, t=o.t, size=o.size, rotation_error_deg=rotation_deg,
+                                          translation_error_cm=translation_cm, tracked=o.tracked, skipped=None))
+        else:
+            reason = reasons.get(inst.label, "label not in the mask")
+            results.append(InstanceResult(**common, R=None, t=None, size=None, rotation_error_deg=SKIPPED_ROTATION_DEG,
+                                          translation_error_cm=SKIPPED_TRANSLATION_CM, tracked=False, skipped=reason))
+    return results
+
+
+def results_table(results: list[InstanceResult]) -> dict:
+    """metrics.accuracy_table of all instances (skipped ones included as failures)."""
+    return accuracy_table(
+        np.array([r.rotation_error_deg for r in results]),
+        np.array([r.translation_error_cm for r in results]),
+        [r.category for r in results],
+    )
+
+
+@dataclass
+class Evaluation:
+    """The scored instances of a run and the time spent inside estimate()."""
+
+    results: list[InstanceResult] = field(default_factory=list)
+    frames: int = 0
+    objects: int = 0  # objects the engine returned a pose for
+    seconds: float = 0.0  # time inside estimate() only
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # (scene, frame) -> index in the frames
+
+    def speed(self) -> dict:
+        per_second = (lambda n: n / self.seconds) if self.seconds > 0 else (lambda n: None)
+        return {"frames": self.frames, "objects": self.objects, "estimate_seconds": self.seconds,
+                "fps": per_second(self.frames), "objects_per_second": per_second(self.objects)}
+
+
+def evaluate_frames(
+    estimator: PoseEstimator, frames: Sequence, *, tracking: bool, categories: CategoryTable = NOCS_CATEGORIES
+) -> Evaluation:
+    """Run the engine over `frames` (data.layout.Frame items, in scene order) and score them.
+
+    With `tracking`, consecutive frames of a scene are tracked and tracks are reset
+    whenever the scene changes. The first frame is also run once untimed beforehand, so that
+    one-off costs (CUDA context, kernel selection, allocator) stay out of the speed.
+    """
+    evaluation = Evaluation()
+    if len(frames) == 0:
+        return evaluation
+    first = frames[0]
+    estimator.estimate(first.depth, first.mask, first.intrinsics, track=False)
+    estimator.reset_tracks()
+    scene = None
+    for i in tqdm(range(len(frames)), desc="evaluate", unit="frame"):
+        frame = frames[i]
+        if frame.scene != scene:
+            estimator.reset_tracks()
+            scene = frame.scene
+        start = time.perf_counter()
+        estimate = estimator.estimate(frame.depth, frame.mask, frame.intrinsics, track=tracking)
+        evaluation.seconds += time.perf_counter() - start
+        evaluation.frames += 1
+        evaluation.objects += len(estimate.objects)
+        evaluation.positions[(frame.scene, frame.index)] = i
+        evaluation.results.extend(score_frame(frame, estimate, categories))
+    return evaluation
+
+
+def sample_rotations(estimator: PoseEstimator, frame, label: int) -> np.ndarray:
+    """The (K, 3, 3) rotation samples the engine draws for one object of a frame (no tracking)."""
+    only = np.where(frame.mask == label, frame.mask, 0)
+    estimate = estimator.estimate(frame.depth, only, frame.intrinsics, track=False)
+    if not estimate.objects:
+        raise ValueError(f"the engine skipped label {label}: {[s.reason for s in estimate.skipped]}")
+    samples = torch.as_tensor(estimate.objects[0].samples, dtype=torch.float64)
+    return rotation_6d_to_matrix(samples[:, :6]).numpy()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _Frames:
+    """The first `limit` frames of a dataset, as a sequence."""
+
+    def __init__(self, dataset, limit: int | None):
+        self.dataset, self.length = dataset, len(dataset) if limit is None else min(limit, len(dataset))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < self.length:
+            raise IndexError(i)
+        return self.dataset[i]
+
+
+def open_dataset(args: argparse.Namespace):
+    if args.data is not None:
+        from .data.layout import SyntheticDataset
+
+        return SyntheticDataset(args.data)
+    from .data.nocs import NocsDataset
+
+    return NocsDataset(args.nocs, args.nocs_split)
+
+
+def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
+    return SamplerSettings(sampler=args.sampler, steps=args.steps, t_start=args.t_start, eta=args.eta,
+                           schedule=args.schedule, w_min=args.w_min, w_max=args.w_max, num_samples=args.samples)
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def finite_or_none(value):
+    """JSON has no inf or NaN: replace them by null, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def instance_key(spec: str) -> tuple[str, int, int]:
+    """Parse SCENE:FRAME:LABEL (argparse type of --plot-instance)."""
+    try:
+        scene, frame, label = spec.rsplit(":", 2)
+        return scene, int(frame), int(label)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want SCENE:FRAME:LABEL, e.g. scene_000:0:1000, not {spec!r}") from None
+
+
+def plot_instance(
+    results: list[InstanceResult], key: tuple[str, int, int] | None, categories: CategoryTable
+) -> InstanceResult:
+    """The estimated instance `key` = (scene, frame, label), else the first estimated one of a
+    continuously symmetric category (bottle, bowl, can). Raises LookupError when there is none."""
+    if key is not None:
+        match = next((r for r in results if (r.scene, r.frame, r.label) == key), None)
+        if match is None:
+            raise LookupError(f"instance {':'.join(map(str, key))} is not among the evaluated frames")
+        if match.skipped:
+            raise LookupError(f"instance {':'.join(map(str, key))} was skipped by the engine ({match.skipped})")
+        return match
+    match = next((r for r in results if r.skipped is None and categories.by_name(r.category).symmetric), None)
+    if match is None:
+        raise LookupError("no estimated bottle, bowl or can instance (name one with --plot-instance)")
+    return match
+
+
+def save_sample_plot(
+    estimator: PoseEstimator, frames: Sequence, evaluation: Evaluation, args: argparse.Namespace, path: Path
+) -> str:
+    """Figure 2: K=50 rotation samples of one instance under the chosen schedule and `none`.
+
+    Returns the instance as SCENE:FRAME:LABEL; raises LookupError when there is none to draw.
+    """
+    chosen = plot_instance(evaluation.results, args.plot_instance, estimator.categories)
+    frame = frames[evaluation.positions[(chosen.scene, chosen.frame)]]
+    truth = next(inst for inst in frame.instances if inst.label == chosen.label)
+    panels = {}
+    for schedule in dict.fromkeys((args.schedule, "none")):  # ordered, without a duplicate "none"
+        settings = replace(estimator.settings, num_samples=PLOT_SAMPLES, schedule=schedule)
+        sampler = PoseEstimator(estimator.model, device=estimator.device, settings=settings,
+                                categories=estimator.categories, seed=args.seed)
+        panels[f"schedule {schedule}"] = sample_rotations(sampler, frame, chosen.label)
+    name = f"{chosen.scene}:{chosen.frame}:{chosen.label}"
+    plot_rotation_samples(panels, truth.R, path, title=f"{chosen.category} {name}")
+    return name
+
+
+def _parser() -> argparse.ArgumentParser:
+    d = SamplerSettings()
+    p = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="dataset in the DESIGN.md layout (DIR/scene_XXX/NNNN_*)")
+    source.add_argument("--nocs", type=Path, metavar="ROOT", help="NOCS root holding CAMERA/ and Real/ (SPD-processed)")
+    p.add_argument("--nocs-split", choices=("real_test", "camera_val"), default="real_test")
+    p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
+    p.add_argument("--sampler", choices=("ddim", "ode"), default=d.sampler)
+    p.add_argument("--steps", type=int, default=d.steps, help="sampler steps (DDIM)")
+    p.add_argument("--samples", type=int, default=d.num_samples, metavar="K", help="samples averaged per object")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="score-scaling schedule w(t)")
+    p.add_argument("--w-min", type=float, default=d.w_min)
+    p.add_argument("--w-max", type=float, default=d.w_max)
+    p.add_argument("--eta", type=float, default=d.eta, help="DDIM stochasticity (0 = deterministic)")
+    p.add_argument("--t-start", type=float, default=d.t_start, help="diffusion time sampling starts from")
+    p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the table, settings, counts and speed")
+    p.add_argument("--predictions", type=Path, metavar="FILE", help="write one JSON line per ground-truth instance")
+    p.add_argument("--plots", type=Path, metavar="DIR", help="write accuracy curves and a Figure-2 sample plot")
+    p.add_argument("--plot-instance", type=instance_key, metavar="SCENE:FRAME:LABEL",
+                   help="instance for the sample plot (default: the first estimated bottle, bowl or can)")
+    return p
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Run the evaluation; returns the summary that --json writes (with inf where JSON gets null)."""
+    args = _parser().parse_args(argv)
+    checkpoint = args.checkpoint or default_model_path()
+    if checkpoint is None:
+        raise SystemExit("no --checkpoint given and no default model found at:\n  "
+                         + "\n  ".join(map(str, default_model_candidates())))
+    try:
+        settings = sampler_settings(args)
+    except ValueError as error:
+        raise SystemExit(f"invalid sampler options: {error}") from None
+    device = auto_device() if args.device == "auto" else torch.device(args.device)
+    try:
+        model, _ = load_model(checkpoint, device)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from None
+    estimator = PoseEstimator(model, device=device, settings=settings, seed=args.seed)
+    frames = _Frames(open_dataset(args), args.max_frames)
+
+    evaluation = evaluate_frames(estimator, frames, tracking=args.tracking, categories=estimator.categories)
+    results = evaluation.results
+    if not results:
+        raise SystemExit("the evaluated frames hold no ground-truth instances")
+    table = results_table(results)
+    skipped = [r for r in results if r.skipped]
+    device_name = device_description(estimator.device)
+    speed = evaluation.speed()
+    print(format_table(table))
+    print(f"{len(results)} instances in {evaluation.frames} frames; {len(skipped)} skipped (counted as failures)")
+    for r in skipped:
+        print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
+    print(f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}")
+
+    summary = {
+        "table": table,
+        "dataset": str(args.data) if args.data is not None else f"{args.nocs} ({args.nocs_split})",
+        "checkpoint": str(checkpoint),
+        "settings": asdict(settings),
+        "tracking": args.tracking,
+        "seed": args.seed,
+        "device": device_name,
+        "frames": evaluation.frames,
+        "instances": len(results),
+        "skipped": len(skipped),
+        "skipped_instances": [{"scene": r.scene, "frame": r.frame, "label": r.label, "category": r.category,
+                               "reason": r.skipped} for r in skipped],
+        "speed": speed,
+    }
+    if args.predictions is not None:
+        args.predictions.parent.mkdir(parents=True, exist_ok=True)
+        with args.predictions.open("w") as f:
+            for r in results:
+                f.write(json.dumps(finite_or_none(r.as_json()), allow_nan=False) + "\n")
+    if args.plots is not None:
+        args.plots.mkdir(parents=True, exist_ok=True)
+        curves, samples = args.plots / "accuracy_curves.png", args.plots / "rotation_samples.png"
+        plot_accuracy_curves(np.array([r.rotation_error_deg for r in results]),
+                             np.array([r.translation_error_cm for r in results]),
+                             [r.category for r in results], curves,
+                             title=f"{summary['dataset']}, schedule {settings.schedule}")
+        summary["plots"] = [str(curves)]
+        try:  # a missing plot instance must not cost the evaluation's other outputs
+            summary["plot_instance"] = save_sample_plot(estimator, frames, evaluation, args, samples)
+            summary["plots"].append(str(samples))
+        except LookupError as error:
+            print(f"no rotation-sample plot: {error}", file=sys.stderr)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(finite_or_none(summary), indent=1, allow_nan=False) + "\n")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (returns None: console scripts exit with main's value)."""
+    run(argv)
+
+
+if __name__ == "__main__":
+    main()

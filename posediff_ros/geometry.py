@@ -1,0 +1,210 @@
+"""Rotations, back-projection and point sampling.
+
+Conventions (DESIGN.md §1): metres; camera optical frame (x right, y down, z forward);
+a pose (R, t) maps object to camera, `X_cam = R @ X_obj + t`. Rotation matrices act on
+column vectors, so "the first two columns" of R are the images of the object's x and y
+axes. Rotation functions are PyTorch and take arbitrary leading batch dimensions;
+image functions are NumPy, since images arrive as NumPy arrays and are cut into small
+per-object point sets before anything reaches the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# --------------------------------------------------------------------------- rotations
+
+
+def rotation_6d_to_matrix(x: torch.Tensor) -> torch.Tensor:
+    """Gram-Schmidt map f_GS of the 6D representation (paper supplement eq. 2-3).
+
+    x: (..., 6) = [a1 | a2], two (not necessarily orthonormal) 3-vectors.
+    Returns (..., 3, 3) rotation matrices with columns b1 = N(a1),
+    b2 = N(a2 - (b1 . a2) b1), b3 = b1 x b2.
+    """
+    a1, a2 = x[..., :3], x[..., 3:6]
+    b1 = F.normalize(a1, dim=-1)
+    b2 = F.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
+    b3 = torch.linalg.cross(b1, b2, dim=-1)
+    return torch.stack((b1, b2, b3), dim=-1)
+
+
+def matrix_to_rotation_6d(R: torch.Tensor) -> torch.Tensor:
+    """g_GS (supplement eq. 1): (..., 3, 3) -> (..., 6), the first two columns [r1 | r2]."""
+    return torch.cat((R[..., :, 0], R[..., :, 1]), dim=-1)
+
+
+def geodesic_angle(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
+    """Angle in radians of R1 R2^T (paper eq. 3), (..., 3, 3) x2 -> (...).
+
+    arccos((tr(M) - 1) / 2) for M = R1 R2^T, computed as atan2(|vee(M - M^T)| / 2,
+    (tr(M) - 1) / 2): the same angle, accurate near 0 and pi where arccos is not, and
+    with a finite gradient at zero error.
+    """
+    M = R1 @ R2.transpose(-1, -2)
+    skew = torch.stack((M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]), -1)
+    cos = (M.diagonal(dim1=-2, dim2=-1).sum(-1) - 1.0) / 2.0
+    return torch.atan2(skew.norm(dim=-1) / 2.0, cos)
+
+
+def y_axis_angle(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
+    """Angle in radians between the +y axes (second columns) of R1 and R2, (..., 3, 3) -> (...).
+
+    The rotation error of an object that is continuously symmetric about +y.
+    """
+    a, b = R1[..., :, 1], R2[..., :, 1]
+    return torch.atan2(torch.linalg.cross(a, b, dim=-1).norm(dim=-1), (a * b).sum(-1))
+
+
+def rotation_error(R_pred: torch.Tensor, R_true: torch.Tensor, symmetric: torch.Tensor) -> torch.Tensor:
+    """Rotation error in radians, (..., 3, 3) x2 and (...) bool -> (...).
+
+    The +y-axis angle where `symmetric`, the full geodesic angle elsewhere (DESIGN.md §1
+    metrics, paper supplement: y-axis-only loss for symmetric categories).
+    """
+    return torch.where(symmetric, y_axis_angle(R_pred, R_true), geodesic_angle(R_pred, R_true))
+
+
+def project_to_so3(M: torch.Tensor) -> torch.Tensor:
+    """Nearest rotation (Frobenius norm) to each (..., 3, 3) matrix, via SVD."""
+    U, _, Vh = torch.linalg.svd(M)
+    det = torch.det(U @ Vh)
+    D = torch.diag_embed(torch.stack((torch.ones_like(det), torch.ones_like(det), det), dim=-1))
+    return U @ D @ Vh
+
+
+def mean_rotation(R: torch.Tensor, dim: int = -3) -> torch.Tensor:
+    """Chordal L2 mean of rotations along `dim` (the batch dimension of (..., K, 3, 3)).
+
+    Averages the matrices and projects back onto SO(3); equivalent in spirit to GenPose's
+    principal eigenvector of sum q q^T, and free of the quaternion sign ambiguity.
+    Never average 6D vectors directly: their Gram-Schmidt image is biased.
+    """
+    return project_to_so3(R.mean(dim=dim))
+
+
+def random_rotation(*shape: int, generator: torch.Generator | None = None, dtype=torch.float32) -> torch.Tensor:
+    """Rotations uniform on SO(3) (normalised Gaussian quaternions), shape (*shape, 3, 3)."""
+    q = F.normalize(torch.randn(*shape, 4, generator=generator, dtype=dtype), dim=-1)
+    return quaternion_to_matrix(q)
+
+
+def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions (..., 4) in (w, x, y, z) order -> rotation matrices (..., 3, 3)."""
+    w, x, y, z = q.unbind(-1)
+    rows = (
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    )  # fmt: skip
+    return torch.stack(rows, dim=-1).reshape(q.shape[:-1] + (3, 3))
+
+
+def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
+    """Rotation vectors (..., 3) (axis times angle in radians) -> matrices (..., 3, 3)."""
+    angle = axis_angle.norm(dim=-1, keepdim=True)
+    half = 0.5 * angle
+    # sin(x/2)/x -> 1/2 as x -> 0; written with sinc to stay finite at zero.
+    xyz = axis_angle * 0.5 * torch.sinc(half / torch.pi)
+    return quaternion_to_matrix(torch.cat((torch.cos(half), xyz), dim=-1))
+
+
+# --------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels, and the image size they belong to."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Intrinsics:
+        return cls(float(d["fx"]), float(d["fy"]), float(d["cx"]), float(d["cy"]), int(d["width"]), int(d["height"]))
+
+    def matrix(self) -> np.ndarray:
+        """The 3x3 camera matrix K."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+REAL275_INTRINSICS = Intrinsics(591.0125, 590.16775, 322.525, 244.11084, 640, 480)
+CAMERA25_INTRINSICS = Intrinsics(577.5, 577.5, 319.5, 239.5, 640, 480)
+
+
+def depth_mm_to_m(depth_mm: np.ndarray) -> np.ndarray:
+    """uint16 millimetres (0 invalid) -> float32 metres (0 stays 0, i.e. invalid)."""
+    return depth_mm.astype(np.float32) * np.float32(1e-3)
+
+
+def valid_depth(depth_m: np.ndarray) -> np.ndarray:
+    """Boolean mask of usable depth: finite and > 0 (REP 118)."""
+    return np.isfinite(depth_m) & (depth_m > 0)
+
+
+def backproject(depth_m: np.ndarray, mask: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Camera-frame points (N, 3), float32 metres, of the pixels in `mask` with valid depth.
+
+    depth_m: (H, W) metres; mask: (H, W) bool. Pixel (u, v) with depth z maps to
+    ((u - cx) z / fx, (v - cy) z / fy, z), u the column and v the row, pixel centres at
+    integer coordinates (the ROS/OpenCV convention).
+    """
+    if depth_m.shape != mask.shape:
+        raise ValueError(f"depth {depth_m.shape} and mask {mask.shape} differ in size")
+    v, u = np.nonzero(mask & valid_depth(depth_m))
+    z = depth_m[v, u].astype(np.float32)
+    x = (u.astype(np.float32) - np.float32(intrinsics.cx)) * z / np.float32(intrinsics.fx)
+    y = (v.astype(np.float32) - np.float32(intrinsics.cy)) * z / np.float32(intrinsics.fy)
+    return np.stack((x, y, z), axis=-1)
+
+
+class TooFewPoints(ValueError):
+    """An object has fewer valid points than the minimum and is skipped."""
+
+
+NUM_POINTS = 1024
+MIN_POINTS = 50
+
+
+def sample_points(
+    points: np.ndarray,
+    rng: np.random.Generator,
+    num_points: int = NUM_POINTS,
+    min_points: int = MIN_POINTS,
+) -> np.ndarray:
+    """Exactly `num_points` of the (N, 3) `points`.
+
+    Rule: N >= num_points -> a random subset without replacement. min_points <= N <
+    num_points -> every point floor(num_points / N) times plus a random subset of the
+    remainder without replacement (GenPose's tiling: every observed point is used, none
+    is over-weighted by more than one copy). N < min_points -> TooFewPoints.
+    """
+    n = len(points)
+    if n < max(min_points, 1):
+        raise TooFewPoints(f"{n} valid depth points, fewer than the minimum of {min_points}")
+    if n >= num_points:
+        index = rng.choice(n, num_points, replace=False)
+    else:
+        index = np.concatenate((np.tile(np.arange(n), num_points // n), rng.choice(n, num_points % n, replace=False)))
+    return points[index]
+
+
+def centre_points(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split (..., N, 3) points into (centred points, centroid (..., 3)).
+
+    The network sees centred points and predicts the translation relative to the
+    centroid (t - c), so its inputs and outputs do not depend on where the object is.
+    """
+    centroid = points.mean(dim=-2)
+    return points - centroid.unsqueeze(-2), centroid

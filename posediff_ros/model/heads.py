@@ -1,0 +1,74 @@
+"""The two heads on the 1024-d point-cloud feature: direct regression and the score.
+
+Pose vectors are 9-d: [r1 | r2 | t - c], the first two columns of R and the translation
+relative to the centroid c of the observed points, in metres (baseline-facts.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+POSE_DIM = 9
+
+
+class RegressionHead(nn.Module):
+    """MLP feature -> 9-d pose, 1024 x 512 x 512 x 9 (paper supplement S.1)."""
+
+    def __init__(self, feature_dim: int = 1024, hidden: int = 512):
+        super().__init__()
+        self.mlp = nn.Sequential(
+            nn.Linear(feature_dim, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, POSE_DIM),
+        )
+
+    def forward(self, feature: torch.Tensor) -> torch.Tensor:
+        return self.mlp(feature)
+
+
+class GaussianFourierTime(nn.Module):
+    """t in [eps, 1] -> [sin(2 pi t W), cos(2 pi t W)] with fixed random W ~ N(0, scale^2)."""
+
+    def __init__(self, dim: int = 128, scale: float = 30.0, seed: int = 0):
+        super().__init__()
+        frequencies = torch.randn(dim // 2, generator=torch.Generator().manual_seed(seed)) * scale
+        self.register_buffer("frequencies", frequencies)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        angle = 2 * math.pi * t.unsqueeze(-1) * self.frequencies
+        return torch.cat((angle.sin(), angle.cos()), dim=-1)
+
+
+class ScoreHead(nn.Module):
+    """(feature, noisy pose x_t, t) -> the network's raw output F; the score is F / sigma(t).
+
+    Time: Gaussian Fourier features (128) then Linear+ReLU; pose: two Linear+ReLU (256);
+    concatenated with the feature (1024 + 128 + 256 = 1408) and read out by three small
+    MLPs (first column, second column, translation) whose last layers start at zero, so
+    an untrained head predicts zero noise (GenPose's ScoreNet).
+    """
+
+    def __init__(self, feature_dim: int = 1024, time_dim: int = 128, pose_dim: int = 256, hidden: int = 256):
+        super().__init__()
+        self.time_embed = nn.Sequential(
+            GaussianFourierTime(time_dim), nn.Linear(time_dim, time_dim), nn.ReLU(inplace=True)
+        )
+        self.pose_embed = nn.Sequential(
+            nn.Linear(POSE_DIM, pose_dim), nn.ReLU(inplace=True), nn.Linear(pose_dim, pose_dim), nn.ReLU(inplace=True)
+        )
+        joint = feature_dim + time_dim + pose_dim
+        self.readouts = nn.ModuleList(
+            nn.Sequential(nn.Linear(joint, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 3)) for _ in range(3)
+        )
+        for readout in self.readouts:
+            nn.init.zeros_(readout[-1].weight)
+            nn.init.zeros_(readout[-1].bias)
+
+    def forward(self, feature: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        joint = torch.cat((feature, self.time_embed(t), self.pose_embed(x)), dim=-1)
+        return torch.cat([readout(joint) for readout in self.readouts], dim=-1)

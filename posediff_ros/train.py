@@ -1,0 +1,393 @@
+"""`train`: regression pre-training, joint training, or diffusion from scratch.
+
+    train [--config config/train.yaml] [--resume RUN/STAGE/last.pt] [key=value ...]
+    torchrun --nproc_per_node N -m posediff_ros.train ...      # several GPUs (DDP)
+
+Each stage writes into OUT/<stage>/: config.yaml (the resolved config), last.pt and
+best.pt (resumable: model, EMA, optimizer, scheduler, step, RNG), model.pt (the EMA
+weights alone, what the node loads), and TensorBoard logs under tb/. `pretrain+joint`
+runs OUT/pretrain and then OUT/joint initialised from the pre-trained weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
+
+from .categories import NOCS_CATEGORIES
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .diffusion import pose_to_vector, vector_to_pose
+from .ema import EMA
+from .estimator import PoseEstimator, SamplerSettings, auto_device
+from .geometry import centre_points
+from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
+from .model import ModelConfig, PoseNet
+from .objective import TrainingObjective
+from .train_config import TrainConfig, load_config
+
+
+def stage_plan(config: TrainConfig) -> list[TrainConfig]:
+    """The single-stage runs a config asks for, in order."""
+    out = Path(config.out)
+    if config.stage != "pretrain+joint":
+        return [replace(config, out=str(out / config.stage))]
+    return [
+        replace(config, stage="pretrain", steps=config.pretrain_steps, out=str(out / "pretrain")),
+        replace(config, stage="joint", init=str(out / "pretrain" / "last.pt"), out=str(out / "joint")),
+    ]
+
+
+# --------------------------------------------------------------------------- data
+
+
+class EpochSampler(Sampler[int]):
+    """Endless per-epoch permutations of a map-style dataset, sharded over ranks, resumable.
+
+    Yields `epoch * n + i` so the dataset can seed item i's randomness by epoch; starts
+    after the first `start` indices of this rank's sequence (what earlier steps consumed).
+    """
+
+    def __init__(self, n: int, seed: int, rank: int = 0, world: int = 1, start: int = 0):
+        self.n, self.seed, self.rank, self.world, self.start = n, seed, rank, world, start
+
+    def __iter__(self) -> Iterator[int]:
+        per_rank = len(range(self.rank, self.n, self.world))
+        epoch, offset = divmod(self.start, per_rank)
+        while True:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+            for i in order[self.rank :: self.world][offset:].tolist():
+                yield epoch * self.n + i
+            epoch, offset = epoch + 1, 0
+
+
+def frames_for(kind: str, directory: str, nocs_split: str):
+    from .data import SyntheticDataset
+
+    if kind == "disk":
+        return SyntheticDataset(directory)
+    from .data.nocs import NocsDataset
+
+    return NocsDataset(directory, nocs_split)
+
+
+def training_batches(config: TrainConfig, rank: int, world: int, start_step: int, pin: bool) -> Iterator[dict]:
+    """Endless batches of per-object samples for this rank (batch_size / world each)."""
+    from .data import SyntheticPoseStream
+    from .data.objects import FrameObjects
+
+    batch = max(1, config.batch_size // world)
+    # The loader's own generator keeps it from drawing its base seed from the global RNG,
+    # which would make a resumed run's loss noise differ from an uninterrupted one.
+    common = dict(
+        batch_size=batch,
+        num_workers=config.workers,
+        pin_memory=pin,
+        drop_last=True,
+        persistent_workers=config.workers > 0,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    if config.data == "stream":
+        stream = SyntheticPoseStream(seed=config.seed + 7919 * rank, split="train")
+        stream.set_epoch(start_step)  # a resumed run continues with a fresh, reproducible segment
+        loader = DataLoader(stream, **common)
+    else:
+        objects = FrameObjects(frames_for(config.data, config.data_dir, config.nocs_split), seed=config.seed)
+        sampler = EpochSampler(len(objects), config.seed, rank, world, start=start_step * batch)
+        loader = DataLoader(objects, sampler=sampler, **common)
+    yield from loader
+
+
+def validation_set(config: TrainConfig) -> dict[str, torch.Tensor]:
+    """A fixed set of held-out samples: `val_samples` of val_dir, or of the synthetic val split."""
+    from .data import SyntheticDataset, SyntheticPoseStream
+    from .data.objects import FrameObjects
+
+    if config.val_dir:
+        objects = FrameObjects(SyntheticDataset(config.val_dir), seed=config.seed)
+        picks = np.linspace(0, len(objects) - 1, min(config.val_samples, len(objects))).round().astype(int)
+        samples = [objects[int(i)] for i in picks]
+    else:
+        stream = iter(SyntheticPoseStream(seed=config.seed, split="val"))
+        samples = [next(stream) for _ in range(config.val_samples)]
+    return {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def learning_rate_factor(config: TrainConfig):
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+        decay = config.lr_decay ** (step / config.lr_decay_every)
+        return warm * max(decay, config.min_lr / config.lr)
+
+    return factor
+
+
+def initial_weights(path: str) -> tuple[ModelConfig, dict]:
+    """Model config and the raw (non-EMA) weights of a checkpoint, or its EMA weights if it has no train state."""
+    payload = load_checkpoint(path)
+    weights = payload["train"]["model"] if "train" in payload else payload["model"]
+    return ModelConfig.from_dict(payload["model_config"]), weights
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, top: TrainConfig, stage_index: int, resume: dict | None = None):
+        self.config, self.top, self.stage_index = config, top, stage_index
+        self.world = dist.get_world_size() if dist.is_initialized() else 1
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        if config.device == "auto" and torch.cuda.is_available() and self.world > 1:
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        else:
+            self.device = auto_device() if config.device == "auto" else torch.device(config.device)
+        torch.manual_seed(config.seed * 1000 + self.rank)
+
+        if resume is not None:
+            model_config, weights = ModelConfig.from_dict(resume["model_config"]), resume["train"]["model"]
+        elif config.init:
+            model_config, weights = initial_weights(config.init)
+        else:
+            model_config, weights = ModelConfig.from_dict(config.model), None
+        self.model = PoseNet(model_config)
+        if weights is not None:
+            self.model.load_state_dict(weights)
+        self.model.to(self.device)
+        objective = TrainingObjective(self.model, config.stage, config.translation_weight, config.score_repeats)
+        self.objective = objective
+        if self.world > 1:
+            self.objective = DistributedDataParallel(
+                objective,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=not objective.uses_all_parameters,
+            )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, learning_rate_factor(config))
+        self.ema = EMA(self.model, config.ema_decay)
+        self.step, self.best = 0, -math.inf
+        if resume is not None:
+            train = resume["train"]
+            self.ema.model.load_state_dict(resume["model"])
+            self.ema.load_state_dict(train["ema"])
+            self.optimizer.load_state_dict(train["optimizer"])
+            self.scheduler.load_state_dict(train["scheduler"])
+            self.step, self.best = int(train["step"]), float(train["best"])
+            torch.set_rng_state(train["rng"]["torch"])
+            if self.device.type == "cuda" and train["rng"]["cuda"]:
+                torch.cuda.set_rng_state_all(train["rng"]["cuda"])
+        self.out = Path(config.out)
+        self.main_process = self.rank == 0
+        self.amp = config.amp and self.device.type == "cuda"
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def save(self, name: str, metrics: dict | None = None) -> None:
+        if not self.main_process:
+            return
+        rng = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
+        train = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "ema": self.ema.state_dict(),
+            "step": self.step,
+            "best": self.best,
+            "rng": rng,
+            "config": self.top.as_dict(),
+            "stage_index": self.stage_index,
+        }
+        save_checkpoint(
+            self.out / name, self.ema.model, stage=self.config.stage, step=self.step, metrics=metrics or {}, train=train
+        )
+
+    def export(self, metrics: dict) -> None:
+        """model.pt: the EMA weights, config and metrics only (small; what is shipped and loaded)."""
+        if self.main_process:
+            save_checkpoint(
+                self.out / "model.pt", self.ema.model, stage=self.config.stage, step=self.step, metrics=metrics
+            )
+
+    # ----------------------------------------------------------------- validation
+
+    @torch.no_grad()
+    def validate(self, val: dict[str, torch.Tensor]) -> dict:
+        """Accuracy of the EMA model on the validation set: regression head, and diffusion (K=1, guided DDIM)."""
+        model = self.ema.model
+        points = val["points"].to(self.device)
+        centred, centroid = centre_points(points)
+        names = [NOCS_CATEGORIES.by_id(int(c)).name for c in val["category"]]
+        results = {}
+        chunks = range(0, len(points), 64)
+        R_reg, t_reg = vector_to_pose(torch.cat([model.regress(model.encode(centred[i : i + 64])) for i in chunks]))
+        results["regression"] = self._table(R_reg, t_reg + centroid, val, names)
+        if self.config.stage != "pretrain":
+            estimator = PoseEstimator(
+                model,
+                device=self.device,
+                settings=SamplerSettings(steps=self.config.val_sampler_steps),
+                seed=self.config.seed,
+            )
+            poses = [estimator.estimate_points(val["points"][i : i + 64].numpy())[:2] for i in chunks]
+            R = np.concatenate([p[0] for p in poses])
+            t = np.concatenate([p[1] for p in poses])
+            results["diffusion"] = self._table(R, t, val, names)
+        return results
+
+    @staticmethod
+    def _table(R, t, val, names) -> dict:
+        R, t = (x.cpu().numpy() if torch.is_tensor(x) else x for x in (R, t))
+        rotation, translation = pose_errors(R, t, val["R"].numpy(), val["t"].numpy(), val["symmetric"].numpy())
+        return accuracy_table(rotation, translation, names)
+
+    def headline(self, results: dict) -> float:
+        """The number `best.pt` maximises: mean accuracy over the four thresholds of the head used at inference."""
+        table = results["regression" if self.config.stage == "pretrain" else "diffusion"]["mean"]
+        return float(np.mean([table[threshold_name(d, c)] for d, c in THRESHOLDS]))
+
+    # ----------------------------------------------------------------- training
+
+    def train(self) -> dict:
+        config = self.config
+        writer = None
+        if self.main_process:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(yaml.safe_dump(config.as_dict(), sort_keys=False))
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(self.out / "tb")
+        val = validation_set(config) if self.main_process else None
+        batches = training_batches(config, self.rank, self.world, self.step, pin=self.device.type == "cuda")
+        progress = tqdm(
+            total=config.steps,
+            initial=self.step,
+            desc=f"{config.stage}",
+            disable=not self.main_process,
+            dynamic_ncols=True,
+        )
+        running: dict[str, float] = {}
+        seen, tic = 0, time.perf_counter()
+        results: dict = {}
+        self.objective.train()
+        while self.step < config.steps:
+            batch = next(batches)
+            points, centroid = centre_points(batch["points"].to(self.device, non_blocking=True))
+            target = pose_to_vector(batch["R"].to(self.device), batch["t"].to(self.device) - centroid)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+                terms = self.objective(points, target, batch["symmetric"].to(self.device))
+            self.optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.ema.update(self.model)
+            self.step += 1
+            seen += len(points)
+            for key, value in terms.items():
+                running[key] = running.get(key, 0.0) + value.item()
+            running["grad_norm"] = running.get("grad_norm", 0.0) + grad_norm.item()
+            progress.update()
+            if self.step % config.log_every == 0 or self.step == config.steps:
+                count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
+                rate = seen * self.world / (time.perf_counter() - tic)
+                if writer:
+                    for key, value in running.items():
+                        writer.add_scalar(f"train/{key}", value / count, self.step)
+                    writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], self.step)
+                    writer.add_scalar("train/samples_per_s", rate, self.step)
+                progress.set_postfix(loss=f"{running['total'] / count:.4f}", samples_s=f"{rate:.0f}")
+                running, seen, tic = {}, 0, time.perf_counter()
+            if self.main_process and (self.step % config.val_every == 0 or self.step == config.steps):
+                results = self.validate(val)
+                score = self.headline(results)
+                for head, table in results.items():
+                    for key, value in table["mean"].items():
+                        if key != "count":
+                            writer.add_scalar(f"val/{head}/{key}", value, self.step)
+                if score > self.best:
+                    self.best = score
+                    self.save("best.pt", results)
+                self.objective.train()
+            if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                self.save("last.pt", results)
+        progress.close()
+        self.check_replicas_in_sync()
+        self.export(results)
+        if writer:
+            writer.close()
+            for head, table in results.items():
+                print(f"\n{config.stage} step {self.step}, validation ({head} head, {table['mean']['count']} samples):")
+                print(format_table(table))
+        return results
+
+    def check_replicas_in_sync(self) -> None:
+        """Under DDP every rank must end with the same weights (all-reduced gradients)."""
+        if self.world == 1:
+            return
+        flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
+        reference = flat.clone()
+        dist.broadcast(reference, src=0)
+        difference = (flat - reference).abs().max()
+        dist.all_reduce(difference, op=dist.ReduceOp.MAX)
+        if difference > 1e-5:
+            raise RuntimeError(f"DDP replicas diverged: max weight difference {difference.item():.3g}")
+        if self.main_process:
+            print(f"DDP: {self.world} replicas in sync (max weight difference {difference.item():.1e})")
+
+
+def setup_distributed() -> None:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML file of TrainConfig fields (e.g. config/train.yaml)")
+    parser.add_argument("--resume", help="a last.pt/best.pt to continue from (its run's config is used)")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="config overrides, e.g. steps=2000 stage=joint"
+    )
+    args = parser.parse_args(argv)
+    resume, start = None, 0
+    try:
+        if args.resume:
+            resume = load_checkpoint(args.resume)
+            if "train" not in resume:
+                raise CheckpointError(
+                    f"{args.resume} holds no training state (an exported model.pt?); use init=... instead"
+                )
+            top = load_config(None, args.overrides, base=resume["train"]["config"])
+            start = int(resume["train"]["stage_index"])
+        else:
+            top = load_config(args.config, args.overrides)
+    except (CheckpointError, ValueError, OSError) as error:
+        parser.exit(2, f"train: error: {error}\n")
+    setup_distributed()
+    try:
+        for index, stage in enumerate(stage_plan(top)):
+            if index < start:
+                continue
+            Trainer(stage, top, index, resume if index == start else None).train()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
+from posediff_ros.model import PoseNet, count_parameters
+from posediff_ros.model.pointnet2 import ball_query, farthest_point_sample
+
+
+def test_parameter_count_matches_the_paper():
+    model = PoseNet()
+    encoder_and_score = count_parameters(model.encoder) + count_parameters(model.score_head)
+    assert encoder_and_score == 2_196_841  # the paper's 2.2 M (GenPose ScoreNet: 2.197 M)
+    assert count_parameters(model.regression_head) == 1024 * 512 + 512 + 512 * 512 + 512 + 512 * 9 + 9
+
+
+def test_shapes_and_zero_initial_score():
+    model = PoseNet().eval()
+    points = torch.randn(3, 1024, 3) * 0.05
+    with torch.no_grad():
+        feature = model.encode(points)
+        assert feature.shape == (3, 1024)
+        assert model.regress(feature).shape == (3, 9)
+        score = model.score(feature, torch.randn(3, 9), torch.rand(3))
+    assert score.shape == (3, 9) and torch.count_nonzero(score) == 0  # zero-initialised readouts
+
+
+def test_objects_are_encoded_independently_of_their_batch():
+    model = PoseNet().eval()
+    points = torch.randn(4, 1024, 3, generator=torch.Generator().manual_seed(0)) * 0.05
+    with torch.no_grad():
+        together = model.encode(points)
+        alone = torch.cat([model.encode(p.unsqueeze(0)) for p in points])
+    assert torch.allclose(together, alone, atol=1e-5)
+
+
+def test_farthest_point_sample_is_nested():
+    points = torch.rand(2, 400, 3, generator=torch.Generator().manual_seed(1))
+    order = farthest_point_sample(points, 64)
+    assert len(set(order[0].tolist())) == 64
+    subset = torch.gather(points, 1, order.unsqueeze(-1).expand(-1, -1, 3))
+    # a farthest-point sample of the first 64 is their own first 16
+    assert torch.equal(farthest_point_sample(subset, 16), torch.arange(16).expand(2, 16))
+    # and each new centre is the point farthest from the centres before it
+    for k in (1, 10, 63):
+        distance_to_chosen = torch.cdist(points[0], subset[0, :k]).min(1).values
+        assert torch.isclose(distance_to_chosen[order[0, k]], distance_to_chosen.max())
+
+
+def test_ball_query_returns_neighbours_inside_the_radius():
+    points = torch.rand(1, 500, 3, generator=torch.Generator().manual_seed(2))
+    centres = points[:, :10]
+    index = ball_query(points, centres, 0.2, 16)
+    assert index.shape == (1, 10, 16)
+    neighbours = points[0][index[0]]  # (10, 16, 3)
+    assert ((neighbours - centres[0].unsqueeze(1)).norm(dim=-1) <= 0.2 + 1e-6).all()
+    # a lone point's ball holds only itself, repeated
+    lone = torch.cat((points, torch.full((1, 1, 3), 5.0)), 1)
+    assert (ball_query(lone, lone[:, -1:], 0.2, 16) == 500).all()
+
+
+def test_checkpoint_round_trip_and_bad_files(tmp_path):
+    model = PoseNet()
+    with torch.no_grad():
+        model.score_head.readouts[0][-1].weight.normal_()  # make the weights distinguishable
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, step=7)
+    loaded, payload = load_model(path)
+    assert payload["step"] == 7
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_model(tmp_path / "missing.pt")
+    (tmp_path / "corrupt.pt").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_model(tmp_path / "corrupt.pt")
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a posediff_ros checkpoint"):
+        load_model(tmp_path / "foreign.pt")
+    payload["model"].pop("regression_head.mlp.0.weight")
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_model(tmp_path / "mismatch.pt")

@@ -1,0 +1,121 @@
+"""The `train` entry point end to end on CPU, with a small network and tiny batches."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from posediff_ros.checkpoint import load_checkpoint, load_model
+from posediff_ros.data.generate import main as generate_dataset
+from posediff_ros.estimator import PoseEstimator
+from posediff_ros.train import EpochSampler
+from posediff_ros.train import main as train
+
+SMALL = [
+    "model.encoder={centres: [64, 32, 16], radii: [[0.04], [0.08], [0.16]], neighbours: [[16], [16], [16]], "
+    "mlps: [[[16, 32]], [[32, 64]], [[64, 128]], [[128, 256]]]}",
+    "model.time_dim=32",
+    "model.pose_dim=32",
+    "model.head_hidden=32",
+    "model.regression_hidden=64",
+    "batch_size=4",
+    "workers=0",
+    "score_repeats=2",
+    "val_samples=8",
+    "log_every=1",
+]
+
+
+def test_pretrain_then_joint_writes_loadable_checkpoints(tmp_path, capsys):
+    train([f"out={tmp_path}", "steps=3", "pretrain_steps=2", "val_every=2", "checkpoint_every=2", *SMALL])
+    for stage in ("pretrain", "joint"):
+        run = tmp_path / stage
+        assert {"config.yaml", "last.pt", "best.pt", "model.pt"} <= {p.name for p in run.iterdir()}
+        assert any((run / "tb").glob("events.out.tfevents.*"))
+        assert "train" not in load_checkpoint(run / "model.pt")  # the shipped file has weights only
+    joint = load_checkpoint(tmp_path / "joint" / "last.pt")
+    assert joint["train"]["step"] == 3 and joint["stage"] == "joint"
+    assert set(joint["metrics"]) == {"regression", "diffusion"}
+    assert "stage: joint" in (tmp_path / "joint" / "config.yaml").read_text()
+    model, _ = load_model(tmp_path / "joint" / "model.pt")
+    assert model.config.time_dim == 32
+    PoseEstimator.from_checkpoint(tmp_path / "joint" / "model.pt", device="cpu")  # as the node loads it
+    assert "validation (diffusion head" in capsys.readouterr().out
+
+
+def test_resume_continues_exactly(tmp_path):
+    generate_dataset(
+        ["--out", str(tmp_path / "data"), "--scenes", "2", "--frames", "2", "--width", "160", "--height", "120"]
+    )
+    common = [
+        f"data_dir={tmp_path / 'data'}",
+        "data=disk",
+        f"val_dir={tmp_path / 'data'}",
+        "stage=scratch",
+        "val_every=100",
+        "checkpoint_every=2",
+        "lr=1e-2",
+        "warmup_steps=2",
+        "lr_decay_every=1",
+        *SMALL,
+    ]
+    train([f"out={tmp_path / 'straight'}", "steps=4", *common])
+    train([f"out={tmp_path / 'resumed'}", "steps=2", *common])
+    train(["--resume", str(tmp_path / "resumed" / "scratch" / "last.pt"), "steps=4"])
+    straight = load_checkpoint(tmp_path / "straight" / "scratch" / "last.pt")
+    resumed = load_checkpoint(tmp_path / "resumed" / "scratch" / "last.pt")
+    assert resumed["train"]["step"] == 4
+    for key in ("model",):
+        for name, value in straight["train"][key].items():
+            assert torch.equal(value, resumed["train"][key][name]), name
+    for name, value in straight["model"].items():  # EMA weights too
+        assert torch.equal(value, resumed["model"][name]), name
+
+
+def test_epoch_sampler_shards_and_resumes():
+    def take(sampler, n):
+        it = iter(sampler)
+        return [next(it) for _ in range(n)]
+
+    both = take(EpochSampler(10, 3, 0, 2), 7) + take(EpochSampler(10, 3, 1, 2), 7)
+    first_epoch = [i for i in both if i < 10]
+    assert sorted(first_epoch) == list(range(10))  # the two ranks split an epoch
+    assert take(EpochSampler(10, 3, 0, 2, start=3), 4) == take(EpochSampler(10, 3, 0, 2), 7)[3:]
+
+
+def test_bad_config_and_resume_are_clear(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train(["stepz=3"])
+    assert exit_info.value.code == 2 and "unknown config keys ['stepz']" in capsys.readouterr().err
+    torch.save({"hello": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(SystemExit):
+        train(["--resume", str(tmp_path / "foreign.pt")])
+    assert "not a posediff_ros checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
+def test_ddp_with_two_cpu_processes_keeps_replicas_in_sync(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "posediff_ros.train",
+        f"out={tmp_path}",
+        "stage=joint",
+        "steps=3",
+        "val_every=3",
+        *SMALL,
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "DDP: 2 replicas in sync" in result.stdout
+    assert (tmp_path / "joint" / "model.pt").is_file()
