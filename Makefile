@@ -6,6 +6,7 @@
 #   make test   lint, then pytest test/
 #   make demo   run the demo (python -m posediff_ros.demo)
 #   make clean  remove .venv and all build artefacts
+#   make device-wheels  wheels the GPU machine lacks (.whl/, for scripts/device_train.sh)
 
 VENV  := .venv
 PY    := $(VENV)/bin/python
@@ -18,7 +19,7 @@ SETUP_INPUTS := scripts/setup_env.sh requirements.txt setup.py setup.cfg package
 # Folders with Python code to lint (only those that exist).
 LINT_DIRS := $(wildcard posediff_ros test benchmarks scripts launch)
 
-.PHONY: venv lint fix test demo clean
+.PHONY: venv lint fix test demo clean device-wheels
 
 venv: $(STAMP)
 
@@ -40,3 +41,9 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .build build install log *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# The lent GPU machine runs Python 3.12 and lacks these two; they travel in .whl/.
+device-wheels:
+	python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl \
+	  embreex==4.4.0.post1 trimesh==5.2.0

@@ -26,7 +26,8 @@ from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
 
 
 def median_ms(fn, repeats: int, device: torch.device) -> float:
-    fn()  # warm-up
+    for _ in range(5):  # warm-up: the first calls of a new shape are much slower on CPU (oneDNN set-up)
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -86,8 +86,10 @@ def frames_for(kind: str, directory: str, nocs_split: str):
 def training_batches(config: TrainConfig, rank: int, world: int, start_step: int, pin: bool) -> Iterator[dict]:
     """Endless batches of per-object samples for this rank (batch_size / world each)."""
     from .data import SyntheticPoseStream
+    from .data.augment import Augmentations, augmented
     from .data.objects import FrameObjects
 
+    augmentations = Augmentations(enabled=config.augment)  # training batches only, never validation_set
     batch = max(1, config.batch_size // world)
     # The loader's own generator keeps it from drawing its base seed from the global RNG,
     # which would make a resumed run's loss noise differ from an uninterrupted one.
@@ -102,11 +104,11 @@ def training_batches(config: TrainConfig, rank: int, world: int, start_step: int
     if config.data == "stream":
         stream = SyntheticPoseStream(seed=config.seed + 7919 * rank, split="train")
         stream.set_epoch(start_step)  # a resumed run continues with a fresh, reproducible segment
-        loader = DataLoader(stream, **common)
+        loader = DataLoader(augmented(stream, augmentations, stream.seed), **common)
     else:
         objects = FrameObjects(frames_for(config.data, config.data_dir, config.nocs_split), seed=config.seed)
         sampler = EpochSampler(len(objects), config.seed, rank, world, start=start_step * batch)
-        loader = DataLoader(objects, sampler=sampler, **common)
+        loader = DataLoader(augmented(objects, augmentations, config.seed), sampler=sampler, **common)
     yield from loader
 
 

@@ -43,6 +43,7 @@ class TrainConfig:
     data_dir: str | None = None
     nocs_split: str = "camera_train"
     workers: int = 4
+    augment: bool = True  # the baseline's point-cloud augmentations (data/augment.py) on training batches
     # validation: a fixed set of held-out samples, 10-step guided DDIM with K = 1
     val_dir: str | None = None  # DESIGN.md layout; default: val_samples synthetic samples of the val split
     val_samples: int = 512
