@@ -4,7 +4,7 @@
 #   make venv   set up .venv (PyTorch, requirements, ROS 2 wheels, interfaces)
 #   make lint   ruff check
 #   make test   lint, then pytest test/
-#   make demo   run the demo (python -m posediff_ros.demo)
+#   make demo   the live demo: synthetic camera + estimator node, live accuracy
 #   make clean  remove .venv and all build artefacts
 #   make device-wheels  wheels the GPU machine lacks (.whl/, for scripts/device_train.sh)
 
@@ -37,7 +37,7 @@ test: lint
 	$(PY) -m pytest test/
 
 demo: $(STAMP)
-	$(PY) -m posediff_ros.demo
+	$(PY) -m posediff_ros.live_demo
 
 clean:
 	rm -rf $(VENV) .build build install log *.egg-info .pytest_cache .ruff_cache .hypothesis

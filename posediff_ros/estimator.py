@@ -205,6 +205,7 @@ class PoseEstimator:
                         samples=samples[i] if samples is not None else None,
                     )
                 )
+        self._align_symmetric(result.objects, track)
         if track:
             self._update_tracks(result.objects)
         result.timings["total"] = time.perf_counter() - start
@@ -234,6 +235,13 @@ class PoseEstimator:
             return None
         return track.R, track.t
 
+    def _align_symmetric(self, objects: list[ObjectPose], track: bool) -> None:
+        """Give objects symmetric about +y the x axis of their track (or the camera's)."""
+        for o in objects:
+            if self.categories.by_name(o.category).symmetric:
+                previous = self.tracks.get(o.label) if track else None
+                o.R = align_symmetric(o.R, previous.R if previous is not None else np.eye(3))
+
     def _update_tracks(self, objects: list[ObjectPose]) -> None:
         seen = {o.label for o in objects}
         for label in list(self.tracks):
@@ -242,9 +250,6 @@ class PoseEstimator:
                 if self.tracks[label].missed > self.max_missed:
                     del self.tracks[label]
         for o in objects:
-            if self.categories.by_name(o.category).symmetric:
-                reference = self.tracks[o.label].R if o.label in self.tracks else np.eye(3)
-                o.R = align_symmetric(o.R, reference)
             self.tracks[o.label] = _Track(o.R, o.t)
 
     # ----------------------------------------------------------------- the network

@@ -1,0 +1,221 @@
+"""`live_demo`: the synthetic camera and the estimator as two processes, with live accuracy.
+
+The demo without `ros2 launch` (absent from the PyPI environment; `launch/demo.launch.py`
+does the same on a ROS 2 install). It starts `synthetic_camera` and the estimator node as
+separate processes, as a user would run them, listens to `/object_poses` and the camera's
+ground truth, and prints once a second: frames and rate, latency, drops, mean rotation and
+translation errors and the 5°2cm / 10°5cm fractions so far. It stops after `--duration`
+seconds or on Ctrl-C and always stops its child processes. Their logs go to files whose
+paths are printed (and whose tails are shown if a child fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from .checkpoint import save_checkpoint
+from .metrics import pose_errors
+from .model import PoseNet
+from .paths import default_model_candidates, default_model_path
+from .synthetic_camera import SYMMETRIC_TAG
+
+
+@dataclass
+class Accuracy:
+    """Errors of matched objects so far (DESIGN.md §1 metrics)."""
+
+    rotation_deg: list[float] = field(default_factory=list)
+    translation_cm: list[float] = field(default_factory=list)
+    missed: int = 0  # ground-truth objects without an estimate of the same id
+    frames: int = 0
+
+    def add(self, truth, estimate) -> None:
+        self.frames += 1
+        predicted = {d.id: d for d in estimate.detections}
+        for gt in truth.detections:
+            d = predicted.get(gt.id)
+            if d is None:
+                self.missed += 1
+                continue
+            symmetric = any(r.hypothesis.class_id == SYMMETRIC_TAG for r in gt.results[1:])
+            truth_pose, estimated_pose = gt.bbox.center, d.results[0].pose.pose
+            rotation, translation = pose_errors(
+                _rotation(estimated_pose)[None], _position(estimated_pose)[None],
+                _rotation(truth_pose)[None], _position(truth_pose)[None], [symmetric])
+            self.rotation_deg.append(float(rotation[0]))
+            self.translation_cm.append(float(translation[0]))
+
+    def fraction(self, degrees: float, cm: float) -> float:
+        r, t = np.array(self.rotation_deg), np.array(self.translation_cm)
+        return float(((r <= degrees) & (t <= cm)).mean()) if len(r) else 0.0
+
+    def summary(self) -> str:
+        if not self.rotation_deg:
+            return f"objects 0 (missed {self.missed})"
+        return (f"objects {len(self.rotation_deg)} (missed {self.missed}) | rot {np.mean(self.rotation_deg):5.1f}° "
+                f"trans {np.mean(self.translation_cm):5.1f} cm | 5°2cm {100 * self.fraction(5, 2):3.0f}% "
+                f"10°5cm {100 * self.fraction(10, 5):3.0f}%")
+
+
+def _rotation(pose) -> np.ndarray:
+    q = pose.orientation
+    return Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+
+
+def _position(pose) -> np.ndarray:
+    return np.array([pose.position.x, pose.position.y, pose.position.z])
+
+
+def _stamp(header) -> int:
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
+class Child:
+    """A node process with its log in a file; stopped with SIGINT, then SIGKILL."""
+
+    def __init__(self, name: str, module: str, ros_args: list[str], log_dir: Path):
+        self.name, self.log = name, log_dir / f"{name}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args],
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="live_demo", description=__doc__.splitlines()[0])
+    p.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C")
+    p.add_argument("--rate", type=float, default=2.0, help="camera frames per second")
+    p.add_argument("--model", default="", help="checkpoint (default: the shipped model)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--max-objects", type=int, default=4)
+    p.add_argument("--frames-per-scene", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--estimator-param", action="append", default=[], metavar="NAME:=VALUE",
+                   help="extra estimator parameter, repeatable (e.g. num_samples:=4)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    log_dir = Path(tempfile.mkdtemp(prefix="posediff_demo_"))
+    camera_args = ["-p", f"rate:={float(args.rate)}", "-p", f"width:={args.width}", "-p", f"height:={args.height}",
+                   "-p", f"max_objects:={args.max_objects}", "-p", f"frames_per_scene:={args.frames_per_scene}",
+                   "-p", f"seed:={args.seed}"]
+    model = args.model or _model_or_untrained(log_dir)
+    estimator_args = ["-p", f"model_path:={model}", "-p", f"device:={args.device}"]
+    for extra in args.estimator_param:
+        estimator_args += ["-p", extra]
+    children = [Child("synthetic_camera", "posediff_ros.synthetic_camera", camera_args, log_dir),
+                Child("estimator", "posediff_ros.node", estimator_args, log_dir)]
+    print(f"live_demo: logs in {log_dir} ("
+          + ", ".join(f"{c.name} pid {c.process.pid}" for c in children) + ")", flush=True)
+    try:
+        return _watch(args, children)
+    finally:
+        for child in children:
+            child.stop()
+
+
+def _model_or_untrained(directory: Path) -> str:
+    """The shipped model, or (with a loud warning) an untrained network saved in `directory`.
+
+    The node refuses to start without a model file; the demo should still show the
+    whole pipeline running on a fresh checkout, before any model has been trained.
+    """
+    shipped = default_model_path()
+    if shipped is not None:
+        return str(shipped)
+    untrained = directory / "untrained.pt"
+    save_checkpoint(untrained, PoseNet())
+    print("live_demo: warning: no trained model found (looked for "
+          f"{', '.join(str(p) for p in default_model_candidates())}); running an UNTRAINED network, "
+          "so the poses are random. Train one with `train` or pass --model.", file=sys.stderr, flush=True)
+    return str(untrained)
+
+
+def _watch(args, children: list[Child]) -> int:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from vision_msgs.msg import Detection3DArray
+
+    rclpy.init()
+    try:
+        node = rclpy.create_node("posediff_live_demo")
+        truths: dict[int, object] = {}
+        accuracy = Accuracy()
+        latencies: list[float] = []
+        diagnostics: dict[str, str] = {}
+
+        def on_truth(msg):
+            truths[_stamp(msg.header)] = msg
+            for old in sorted(truths)[:-100]:
+                del truths[old]
+
+        def on_poses(msg):
+            latencies.append((node.get_clock().now().nanoseconds - _stamp(msg.header)) * 1e-9)
+            truth = truths.get(_stamp(msg.header))
+            if truth is not None:
+                accuracy.add(truth, msg)
+
+        def on_diagnostics(msg):
+            for status in msg.status:
+                if status.name.startswith("posediff_estimator"):
+                    diagnostics.update({kv.key: kv.value for kv in status.values})
+
+        node.create_subscription(Detection3DArray, "/synthetic_camera/ground_truth", on_truth, 10)
+        node.create_subscription(Detection3DArray, "/object_poses", on_poses, 10)
+        node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        start = time.monotonic()
+        next_print = start + 1.0
+        print("live_demo: waiting for the first poses (loading the model takes a few seconds) ...", flush=True)
+        while args.duration <= 0 or time.monotonic() - start < args.duration:
+            executor.spin_once(timeout_sec=0.1)
+            for child in children:
+                if child.process.poll() is not None:
+                    print(f"live_demo: {child.name} exited with code {child.process.returncode}; its log "
+                          f"({child.log}) ends with:\n{child.tail()}", file=sys.stderr, flush=True)
+                    return child.process.returncode or 1
+            if time.monotonic() >= next_print:
+                next_print += 1.0
+                if accuracy.frames:
+                    recent = latencies[-20:]
+                    print(f"[{time.monotonic() - start:5.0f} s] frames {accuracy.frames} "
+                          f"({diagnostics.get('rate_hz', '?')} Hz, latency {1e3 * np.median(recent):.0f} ms, "
+                          f"dropped {diagnostics.get('frames_dropped', '?')}) | {accuracy.summary()}", flush=True)
+        print(f"live_demo: done. {accuracy.frames} frames | {accuracy.summary()}", flush=True)
+        return 0
+    except KeyboardInterrupt:
+        print("\nlive_demo: interrupted", flush=True)
+        return 0
+    finally:
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

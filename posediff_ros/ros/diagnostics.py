@@ -1,0 +1,70 @@
+"""Frame statistics of the node and their /diagnostics status (rate, latency, objects, drops)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+
+WINDOW = 50  # frames the rate and latency figures are computed over
+
+
+class FrameStats:
+    """Counters shared by the synchronizer callback and the worker (hence the lock)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.received = self.processed = self.dropped = self.rejected = 0
+        self.tracked_total = 0  # objects sampled in tracking mode, all frames
+        self.last_objects = self.last_tracked = 0
+        self.last_problem = ""
+        self._done: deque[float] = deque(maxlen=WINDOW)  # wall-clock times frames finished
+        self._latency: deque[float] = deque(maxlen=WINDOW)  # stamp -> published, seconds
+        self._compute: deque[float] = deque(maxlen=WINDOW)  # engine time, seconds
+
+    def frame_done(self, latency: float, compute: float, objects: int, tracked: int) -> None:
+        with self.lock:
+            self.processed += 1
+            self.tracked_total += tracked
+            self.last_objects, self.last_tracked, self.last_problem = objects, tracked, ""
+            self._done.append(time.monotonic())
+            self._latency.append(latency)
+            self._compute.append(compute)
+
+    def rate(self) -> float:
+        """Processed frames per second over the window (0 when idle for 5 s)."""
+        with self.lock:
+            done = list(self._done)
+        if len(done) < 2 or time.monotonic() - done[-1] > 5.0:
+            return 0.0
+        return (len(done) - 1) / max(done[-1] - done[0], 1e-9)
+
+    def status(self, name: str, hardware_id: str, extra: dict[str, str]):
+        from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+        rate = self.rate()
+        with self.lock:
+            latency = np.array(self._latency) * 1e3
+            compute = np.array(self._compute) * 1e3
+            values = {
+                "rate_hz": f"{rate:.2f}",
+                "latency_ms_p50": f"{np.percentile(latency, 50):.1f}" if len(latency) else "",
+                "latency_ms_max": f"{latency.max():.1f}" if len(latency) else "",
+                "compute_ms_p50": f"{np.percentile(compute, 50):.1f}" if len(compute) else "",
+                "frames_received": str(self.received),
+                "frames_processed": str(self.processed),
+                "frames_dropped": str(self.dropped),
+                "frames_rejected": str(self.rejected),
+                "objects": str(self.last_objects),
+                "objects_tracked": str(self.last_tracked),
+                "objects_tracked_total": str(self.tracked_total),
+                "last_problem": self.last_problem,
+                **extra,
+            }
+            problem = self.last_problem
+        level = DiagnosticStatus.WARN if problem else DiagnosticStatus.OK
+        message = problem or f"{rate:.1f} Hz, {values['objects']} objects, {values['frames_dropped']} dropped"
+        return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
+                                values=[KeyValue(key=k, value=v) for k, v in values.items()])

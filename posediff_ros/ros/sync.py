@@ -1,0 +1,92 @@
+"""Approximate-time synchronization of depth and mask: message_filters or an equivalent.
+
+On a ROS 2 install `message_filters` is used. The PyPI wheels lack it, so a small
+equivalent with the same semantics stands in: one queue per input keyed by header stamp
+(at most `queue_size`, the oldest dropped), and on each arrival the closest messages of
+the other inputs within `slop` seconds form a set when the set's spread is below `slop`;
+the matched messages leave their queues. Like message_filters, the callback runs under
+the synchronizer's lock, so it must only hand the set over, not process it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+
+
+def _stamp_ns(msg) -> int:
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+
+
+class _Subscriber:
+    """A subscription whose messages go to the registered callbacks (message_filters.Subscriber)."""
+
+    def __init__(self, node, msg_type, topic: str, qos_profile=10):
+        self._callbacks: list[tuple[Callable, tuple]] = []
+        self.sub = node.create_subscription(msg_type, topic, self._signal, qos_profile)
+
+    def registerCallback(self, callback: Callable, *args) -> None:  # noqa: N802 (message_filters' name)
+        self._callbacks.append((callback, args))
+
+    def _signal(self, msg) -> None:
+        for callback, args in self._callbacks:
+            callback(msg, *args)
+
+
+class _ApproximateTimeSynchronizer:
+    """message_filters.ApproximateTimeSynchronizer's policy, for headered messages."""
+
+    def __init__(self, inputs: Sequence, queue_size: int, slop: float):
+        self.queue_size, self.slop_ns = queue_size, int(slop * 1e9)
+        self.queues: list[dict[int, object]] = [{} for _ in inputs]
+        self.lock = threading.Lock()
+        self._callbacks: list[Callable] = []
+        for index, source in enumerate(inputs):
+            source.registerCallback(self.add, index)
+
+    def registerCallback(self, callback: Callable) -> None:  # noqa: N802 (message_filters' name)
+        self._callbacks.append(callback)
+
+    def add(self, msg, index: int) -> None:
+        stamp = _stamp_ns(msg)
+        with self.lock:
+            queue = self.queues[index]
+            queue[stamp] = msg
+            while len(queue) > self.queue_size:
+                del queue[min(queue)]
+            # Candidate stamps of every other input within slop, closest first.
+            candidates = []
+            for other, q in enumerate(self.queues):
+                if other == index:
+                    continue
+                close = sorted((s for s in q if abs(s - stamp) <= self.slop_ns), key=lambda s: abs(s - stamp))
+                if not close:
+                    return
+                candidates.append(close)
+            for combination in itertools.product(*candidates):
+                stamps = list(combination)
+                stamps.insert(index, stamp)
+                if max(stamps) - min(stamps) < self.slop_ns:
+                    msgs = [q.pop(s) for q, s in zip(self.queues, stamps)]
+                    for callback in self._callbacks:
+                        callback(*msgs)
+                    return
+
+
+try:  # a ROS 2 install
+    from message_filters import ApproximateTimeSynchronizer, Subscriber
+except ImportError:  # the PyPI wheels
+    ApproximateTimeSynchronizer, Subscriber = _ApproximateTimeSynchronizer, _Subscriber
+
+
+def synchronize(node, msg_type, topics: Sequence[str], qos, queue_size: int, slop: float, callback: Callable):
+    """Subscribe to `topics` and call `callback(*msgs)` with approximately simultaneous messages.
+
+    Returns the synchronizer (keep a reference: it owns the subscriptions).
+    """
+    subscribers = [Subscriber(node, msg_type, topic, qos_profile=qos) for topic in topics]
+    sync = ApproximateTimeSynchronizer(subscribers, queue_size, slop)
+    sync.registerCallback(callback)
+    sync.subscribers = subscribers  # keep them alive as long as the synchronizer
+    return sync

@@ -1,0 +1,168 @@
+"""The `synthetic_camera` node: the synthetic scene generator as a live depth camera.
+
+Publishes `depth` (16UC1 mm or 32FC1 m), `mask` (16UC1 panoptic labels), `camera_info`
+and `~/ground_truth` (vision_msgs/Detection3DArray, same header as the depth image) at
+`rate` Hz. Each scene is seen along a smooth camera trajectory of `frames_per_scene`
+frames, then the next scene starts. Ground-truth detections use the estimator's naming:
+id `<category>_<k>`, `results[0]` = category and pose, `bbox` = pose and size; an
+instance whose rotation about its +y axis is unobservable (bottle, bowl, can, a mug
+whose handle is hidden) carries a second result with class_id `symmetric`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
+
+from .categories import NOCS_CATEGORIES
+from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from .data.shapes import SPLITS
+from .geometry import REAL275_INTRINSICS, Intrinsics
+from .paths import share_dirs
+from .ros.images import array_to_image, intrinsics_to_camera_info
+from .ros.messages import pose_msg
+from .ros.tracks import track_name
+
+SYMMETRIC_TAG = "symmetric"
+
+
+def _float(description: str, lo: float, hi: float) -> ParameterDescriptor:
+    return ParameterDescriptor(description=description, read_only=True,
+                               floating_point_range=[FloatingPointRange(from_value=lo, to_value=hi)])
+
+
+def _int(description: str, lo: int, hi: int) -> ParameterDescriptor:
+    return ParameterDescriptor(description=description, read_only=True,
+                               integer_range=[IntegerRange(from_value=lo, to_value=hi, step=1)])
+
+
+def _text(description: str) -> ParameterDescriptor:
+    return ParameterDescriptor(description=description, read_only=True)
+
+
+class SyntheticCamera(Node):
+    def __init__(self):
+        super().__init__("synthetic_camera")
+        self.declare_parameter("rate", 5.0, _float("Frames per second (rendering takes ~0.15 s at 640x480)",
+                                                   0.01, 1000.0))
+        self.declare_parameter("seed", 0, _int("Random seed of the scenes and noise", 0, 2**31 - 1))
+        self.declare_parameter("width", 640, _int("Image width; intrinsics are REAL275's scaled to it", 16, 4096))
+        self.declare_parameter("height", 480, _int("Image height", 16, 4096))
+        self.declare_parameter("frames_per_scene", 100, _int("Frames along one scene's camera trajectory",
+                                                             1, 1000000))
+        self.declare_parameter("min_objects", 1, _int("Fewest objects in a scene", 1, 50))
+        self.declare_parameter("max_objects", 6, _int("Most objects in a scene", 1, 50))
+        self.declare_parameter("split", "test", _text("Shape split: train, val or test (held-out shapes)"))
+        self.declare_parameter("depth_encoding", "16UC1", _text("16UC1 (millimetres) or 32FC1 (metres)"))
+        self.declare_parameter("frame_id", "camera_depth_optical_frame", _text("Optical frame of the images"))
+        self.declare_parameter("depth_noise", True, _text("Apply the depth sensor noise model"))
+        self.declare_parameter("mask_noise", True, _text("Apply the segmentation noise model"))
+        p = {name: parameter.value for name, parameter in self.get_parameters_by_prefix("").items()}
+        if p["depth_encoding"] not in ("16UC1", "32FC1"):
+            raise ValueError(f"depth_encoding must be 16UC1 or 32FC1, not {p['depth_encoding']!r}")
+        if p["split"] not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {p['split']!r}")
+        self.p = p
+        s = p["width"] / REAL275_INTRINSICS.width
+        k = REAL275_INTRINSICS
+        self.intrinsics = Intrinsics(k.fx * s, k.fy * s, k.cx * s, k.cy * s, p["width"], p["height"])
+        self.config = SceneConfig(min_objects=p["min_objects"], max_objects=max(p["min_objects"], p["max_objects"]))
+        self.noise = DepthNoise(enabled=p["depth_noise"]), MaskNoise(enabled=p["mask_noise"])
+        self.rng = np.random.default_rng(p["seed"])
+        self.cameras: list = []
+
+        qos = QoSProfile(depth=5)
+        self.depth_pub = self.create_publisher(Image, "depth", qos)
+        self.mask_pub = self.create_publisher(Image, "mask", qos)
+        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos)
+        self.truth_pub = self.create_publisher(Detection3DArray, "~/ground_truth", 10)
+        self.frames = 0
+        self.create_timer(1.0 / p["rate"], self.tick)
+        self.get_logger().info(f"publishing {p['width']}x{p['height']} {p['depth_encoding']} at {p['rate']} Hz "
+                               f"on '{self.resolve_topic_name('depth')}', '{self.resolve_topic_name('mask')}'")
+
+    def next_scene(self) -> None:
+        scene = sample_scene(self.rng, self.config, self.p["split"])
+        self.renderer = SceneRenderer(scene)
+        self.cameras = camera_trajectory(self.rng, scene, self.p["frames_per_scene"], self.config)
+
+    def tick(self) -> None:
+        if not self.cameras:
+            self.next_scene()
+        frame = render_frame(self.renderer, self.cameras.pop(0), self.intrinsics, self.rng, *self.noise)
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.p["frame_id"])
+        if self.p["depth_encoding"] == "16UC1":
+            depth = array_to_image(np.rint(frame.depth * 1000.0).clip(0, 65535).astype(np.uint16), "16UC1", header)
+        else:
+            depth = array_to_image(np.where(frame.depth > 0, frame.depth, np.nan).astype(np.float32), "32FC1", header)
+        self.info_pub.publish(intrinsics_to_camera_info(self.intrinsics, header))
+        self.depth_pub.publish(depth)
+        self.mask_pub.publish(array_to_image(frame.labels.astype(np.uint16), "16UC1", header))
+        self.truth_pub.publish(ground_truth(header, frame.instances))
+        self.frames += 1
+
+
+def ground_truth(header: Header, instances) -> Detection3DArray:
+    truth = Detection3DArray(header=header)
+    for instance in instances:
+        category = NOCS_CATEGORIES.by_id(instance.category).name
+        pose = pose_msg(instance.R, instance.t)
+        result = ObjectHypothesisWithPose()
+        result.hypothesis.class_id, result.hypothesis.score = category, 1.0
+        result.pose.pose = pose
+        name = track_name(category, instance.label, "panoptic")
+        detection = Detection3D(header=header, results=[result], id=name)
+        if instance.symmetric:
+            tag = ObjectHypothesisWithPose()
+            tag.hypothesis.class_id, tag.hypothesis.score = SYMMETRIC_TAG, 1.0
+            detection.results.append(tag)
+        detection.bbox.center = pose
+        detection.bbox.size.x, detection.bbox.size.y, detection.bbox.size.z = (float(v) for v in instance.size)
+        truth.detections.append(detection)
+    return truth
+
+
+def use_shm_profile() -> None:
+    """Load config/fastdds_shm.xml unless a profile is set: 640x480 images overflow Fast DDS's
+    default 512 KiB shared-memory segment and half of them would be lost (DESIGN.md §4)."""
+    if "FASTDDS_DEFAULT_PROFILES_FILE" in os.environ:
+        return
+    for directory in share_dirs():
+        profile = directory / "config" / "fastdds_shm.xml"
+        if profile.is_file():
+            os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
+            return
+
+
+def main(args: list[str] | None = None) -> int:
+    use_shm_profile()
+    rclpy.init(args=args)
+    node = None
+    try:
+        try:
+            node = SyntheticCamera()
+        except ValueError as error:
+            rclpy.logging.get_logger("synthetic_camera").error(f"cannot start: {error}")
+            return 1
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The node's seams and conversions, without DDS: images, camera info, synchronizer,
+messages built from engine results, centroid association, overlay."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+if importlib.util.find_spec("rclpy") is None:
+    pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)", allow_module_level=True)
+
+from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from posediff_ros.estimator import ObjectPose  # noqa: E402
+from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics  # noqa: E402
+from posediff_ros.ros import images, messages  # noqa: E402
+from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud  # noqa: E402
+from posediff_ros.ros.overlay import depth_overlay  # noqa: E402
+from posediff_ros.ros.sync import _ApproximateTimeSynchronizer  # noqa: E402
+from posediff_ros.ros.tracks import CentroidAssociator, track_name  # noqa: E402
+
+SMALL = Intrinsics(100.0, 100.0, 16.0, 12.0, 32, 24)
+
+
+def raw_image(pixels: np.ndarray, encoding: str, bigendian: bool = False, pad: int = 0) -> Image:
+    """An Image with `pad` junk bytes after each row, in the given byte order."""
+    data = pixels.astype(pixels.dtype.newbyteorder(">" if bigendian else "<"))
+    rows = data.reshape(pixels.shape[0], -1).view(np.uint8)
+    rows = np.concatenate([rows, np.full((rows.shape[0], pad), 0xAB, np.uint8)], axis=1)
+    msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=int(bigendian),
+                step=rows.shape[1])
+    msg.data = rows.tobytes()
+    return msg
+
+
+@pytest.mark.parametrize("bigendian", [False, True])
+@pytest.mark.parametrize("pad", [0, 6])
+@pytest.mark.parametrize("encoding", ["16UC1", "mono16", "32FC1"])
+def test_depth_honours_step_and_endianness(encoding, pad, bigendian):
+    rng = np.random.default_rng(0)
+    metres = rng.uniform(0.3, 2.0, (5, 7)).astype(np.float32)
+    metres[0, 0] = 0.0
+    pixels = np.rint(metres * 1000).astype(np.uint16) if encoding != "32FC1" else metres
+    depth = images.depth_to_metres(raw_image(pixels, encoding, bigendian, pad))
+    assert depth.dtype == np.float32 and depth.shape == (5, 7)
+    np.testing.assert_allclose(depth, metres, atol=6e-4)
+
+
+@pytest.mark.parametrize("encoding", ["mono8", "8UC1", "mono16", "16UC1"])
+def test_mask_encodings(encoding):
+    dtype = np.uint8 if "8" in encoding else np.uint16
+    labels = np.array([[0, 1, 2], [3, 200, 0]], dtype)
+    if dtype == np.uint16:
+        labels[1, 1] = 6001
+    np.testing.assert_array_equal(images.mask_to_labels(raw_image(labels, encoding, True, 2)), labels)
+
+
+def test_bad_images_raise_clear_errors():
+    with pytest.raises(images.ImageError, match="encoding 'rgb8' is not supported; expected one of 16UC1"):
+        images.depth_to_metres(raw_image(np.zeros((2, 2, 3), np.uint8), "rgb8"))
+    short = raw_image(np.zeros((4, 4), np.uint16), "16UC1")
+    short.data = short.data[:10]
+    with pytest.raises(images.ImageError, match="bytes"):
+        images.depth_to_metres(short)
+    millimetres = np.full((4, 4), 800.0, np.float32)
+    with pytest.raises(images.ImageError, match="looks like millimetres"):
+        images.depth_to_metres(raw_image(millimetres, "32FC1"))
+
+
+def test_array_to_image_round_trip():
+    depth = np.arange(12, dtype=np.uint16).reshape(3, 4) * 100
+    msg = images.array_to_image(depth, "16UC1", Header(frame_id="cam"))
+    assert (msg.step, msg.header.frame_id, msg.is_bigendian) == (8, "cam", 0)
+    np.testing.assert_array_equal(images.image_to_array(msg, ("16UC1",)), depth)
+
+
+def test_camera_info_uses_p_then_k():
+    info = images.intrinsics_to_camera_info(REAL275_INTRINSICS)
+    assert images.camera_info_to_intrinsics(info) == REAL275_INTRINSICS
+    info.p = [500.0, 0, 300.0, 0, 0, 510.0, 200.0, 0, 0, 0, 1, 0]  # rectified P differs from K: P wins
+    assert images.camera_info_to_intrinsics(info) == Intrinsics(500.0, 510.0, 300.0, 200.0, 640, 480)
+    info.p = [0.0] * 12
+    assert images.camera_info_to_intrinsics(info) == REAL275_INTRINSICS
+    with pytest.raises(images.ImageError, match="neither P nor K"):
+        images.camera_info_to_intrinsics(CameraInfo(width=640, height=480))
+
+
+# ----------------------------------------------------------------------------- sync
+
+
+class Source:
+    def registerCallback(self, callback, *args):  # noqa: N802
+        self.callback, self.args = callback, args
+
+    def send(self, stamp_ms: int, tag: str):
+        msg = Image(header=Header(frame_id=tag))
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ms * 1_000_000, 1_000_000_000)
+        self.callback(msg, *self.args)
+
+
+def test_approximate_sync_pairs_closest_within_slop():
+    depth, mask = Source(), Source()
+    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)
+    pairs = []
+    sync.registerCallback(lambda d, m: pairs.append((d.header.frame_id, m.header.frame_id)))
+    depth.send(1000, "d1000")
+    mask.send(1100, "m1100")  # 100 ms apart: no pair
+    depth.send(1090, "d1090")
+    depth.send(1105, "d1105")
+    assert pairs == [("d1090", "m1100")]  # the first depth within slop takes it; matched messages leave
+    mask.send(1106, "m1106")
+    assert pairs[-1] == ("d1105", "m1106")
+    for t in (2000, 2001, 2002, 2003):  # queue size 3 drops the oldest depth
+        depth.send(t, f"d{t}")
+    mask.send(1999, "m1999")
+    assert pairs[-1] == ("d2001", "m1999")  # d2000 was dropped from the full queue
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def pose(label=6001, category="mug", samples=None, tracked=False):
+    R = Rotation.from_rotvec([0.1, -0.4, 0.3]).as_matrix()
+    return ObjectPose(label=label, category=category, R=R, t=np.array([0.1, -0.05, 0.7]),
+                      size=np.array([0.1, 0.09, 0.08]), num_points=500, tracked=tracked, samples=samples)
+
+
+def test_detection_array_fields():
+    header = Header(frame_id="cam")
+    o = messages.ObjectTrack(pose(), "mug_1")
+    array = messages.detection_array(header, [o])
+    d = array.detections[0]
+    assert (array.header.frame_id, d.id, d.results[0].hypothesis.class_id) == ("cam", "mug_1", "mug")
+    q = d.results[0].pose.pose.orientation
+    np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(), o.pose.R, atol=1e-9)
+    assert d.bbox.center == d.results[0].pose.pose and (d.bbox.size.x, d.bbox.size.z) == (0.1, 0.08)
+    np.testing.assert_allclose(np.reshape(d.results[0].pose.covariance, (6, 6)), messages.FIXED_COVARIANCE)
+
+
+def test_covariance_from_samples():
+    rng = np.random.default_rng(0)
+    base = pose()
+    K = 400
+    R_k = Rotation.from_rotvec(rng.normal(0, [0.01, 0.05, 0.02], (K, 3))).as_matrix() @ base.R
+    t_k = base.t + rng.normal(0, [0.01, 0.02, 0.03], (K, 3))
+    samples = np.concatenate([R_k[:, :, 0], R_k[:, :, 1], t_k], axis=1)
+    covariance = messages.pose_covariance(pose(samples=samples))
+    np.testing.assert_allclose(np.sqrt(np.diag(covariance)), [0.01, 0.02, 0.03, 0.01, 0.05, 0.02], rtol=0.15)
+    assert np.allclose(covariance, covariance.T) and np.linalg.eigvalsh(covariance).min() > 0
+
+
+def test_transforms_and_markers():
+    header = Header(frame_id="cam")
+    objects = [messages.ObjectTrack(pose(tracked=True), "mug_1")]
+    (transform,) = messages.transforms(header, objects, "p/")
+    assert (transform.header.frame_id, transform.child_frame_id) == ("cam", "p/mug_1")
+    assert transform.transform.translation.z == pytest.approx(0.7)
+    markers = messages.marker_array(header, objects, gone=[1002]).markers
+    adds = [(m.ns, m.id) for m in markers if m.action == m.ADD]
+    deletes = [(m.ns, m.id) for m in markers if m.action == m.DELETE]
+    assert sorted(adds) == [("axes", 6001), ("boxes", 6001), ("labels", 6001)]
+    assert sorted(deletes) == [("axes", 1002), ("boxes", 1002), ("labels", 1002)]
+    assert [m.text for m in markers if m.ns == "labels" and m.action == m.ADD] == ["mug_1 (tracked)"]
+
+
+def test_point_cloud_layout_matches_sensor_msgs_py():
+    points = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], np.float32)
+    for cloud in (_cloud_xyz32(Header(frame_id="cam"), points), xyz_cloud(Header(frame_id="cam"), points)):
+        assert (cloud.width, cloud.point_step, cloud.row_step, len(cloud.data)) == (2, 12, 24, 24)
+        assert [(f.name, f.offset, f.datatype) for f in cloud.fields] == [("x", 0, 7), ("y", 4, 7), ("z", 8, 7)]
+        np.testing.assert_array_equal(np.frombuffer(cloud.data, "<f4").reshape(2, 3), points)
+
+
+def test_overlay_draws_boxes():
+    depth = np.full((SMALL.height, SMALL.width), 0.7, np.float32)
+    depth[0, 0] = 0.0
+    o = pose()
+    o.t = np.array([0.0, 0.0, 0.7])
+    image = depth_overlay(depth, [messages.ObjectTrack(o, "mug_1")], SMALL)
+    assert image.shape == (24, 32, 3) and image.dtype == np.uint8
+    assert (image == (255 * np.array(messages.COLOURS["mug"])).astype(np.uint8)).all(-1).sum() > 20
+    assert (image[0, 0] == 0).all()
+
+
+# ----------------------------------------------------------------------------- tracks
+
+
+def blob_frame(blobs: dict[int, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    depth = np.full((SMALL.height, SMALL.width), 0.5, np.float32)
+    labels = np.zeros(depth.shape, np.int32)
+    for label, (u, v) in blobs.items():
+        labels[v - 2: v + 3, u - 2: u + 3] = label
+    return depth, labels
+
+
+def test_track_names():
+    assert track_name("mug", 6003, "panoptic") == "mug_3"
+    assert track_name("mug", 7, "instance") == "mug_7"
+
+
+def test_centroid_association_keeps_ids_when_labels_change():
+    associator = CentroidAssociator("panoptic", gate=0.05, max_missed=1)
+    first = associator.relabel(*reversed(blob_frame({6005: (5, 5), 6009: (25, 15), 1003: (15, 5)})), SMALL)
+    assert sorted(np.unique(first).tolist()) == [0, 1000, 6000, 6001]
+    # the segmenter swaps the mugs' labels and the objects move a little: ids follow the objects
+    second = associator.relabel(*reversed(blob_frame({6009: (6, 5), 6005: (26, 15), 1777: (15, 6)})), SMALL)
+    for u, v in ((5, 5), (25, 15), (15, 5)):
+        assert second[v, u + 1] == first[v, u]
+    # a far jump starts a new track with a free index; the old one is dropped after max_missed
+    third = associator.relabel(*reversed(blob_frame({6001: (6, 20)})), SMALL)
+    assert third[20, 6] == 6002
+    associator.relabel(*reversed(blob_frame({6001: (6, 20)})), SMALL)
+    assert sorted(associator.tracks) == [6002]
+
+
+def test_centroid_association_instance_encoding_starts_at_one():
+    associator = CentroidAssociator("instance", gate=0.05, max_missed=3)
+    labels = associator.relabel(*reversed(blob_frame({42: (5, 5), 7: (25, 15)})), SMALL)
+    assert sorted(np.unique(labels).tolist()) == [0, 1, 2]
