@@ -1,9 +1,13 @@
-"""Parameter count and engine latency: encoder pass, 10-step DDIM, tracking, whole frames.
+"""Parameter count and engine latency per frame, single-frame and tracking, with a breakdown.
 
-    .venv/bin/python benchmarks/bench_engine.py [--device cpu|cuda] [--repeats N]
+    .venv/bin/python benchmarks/bench_engine.py [--device cpu|cuda] [--objects 1 5 8 20] [--repeats N]
 
-Prints medians over repeats after a warm-up, and the machine it ran on. The network is
-untrained (timings do not depend on the weights).
+For each number of objects, one frame of that many objects goes through the engine as
+the node runs it: preprocessing (back-projection and 1024-point sampling of every
+object in a rendered depth frame), the encoder (all objects in one batch) and the
+sampler (10-step guided DDIM for new objects; 4 steps from the previous pose when
+tracking). Prints medians over repeats after a warm-up, and the machine. The network is
+untrained: timings do not depend on the weights.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,54 +23,77 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
+from posediff_ros.data import (  # noqa: E402
+    DepthNoise,
+    MaskNoise,
+    SceneConfig,
+    SceneRenderer,
+    render_frame,
+    sample_camera,
+    sample_scene,
+)
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
-from posediff_ros.geometry import centre_points  # noqa: E402
+from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
 
+WARM_UP = 5  # the first calls with a new input shape are much slower on CPU (oneDNN set-up)
 
-def median_ms(fn, repeats: int, device: torch.device) -> float:
-    for _ in range(5):  # warm-up: the first calls of a new shape are much slower on CPU (oneDNN set-up)
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+
+def frame_with_objects(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A rendered depth frame and a panoptic mask with `count` object labels.
+
+    Scenes hold up to six objects, so larger counts reuse one frame's objects under new
+    labels in side-by-side copies of the image (the work per object is what matters).
+    """
+    scene = sample_scene(rng, SceneConfig(min_objects=min(count, 6), max_objects=min(count, 6)), "val")
+    frame = render_frame(SceneRenderer(scene), sample_camera(rng, scene), REAL275_INTRINSICS, rng,
+                         DepthNoise(), MaskNoise())
+    labels = [i.label for i in frame.instances if np.count_nonzero(frame.labels == i.label) > 100]
+    depth_tiles, mask_tiles = [], []
+    for copy in range(-(-count // len(labels))):
+        mask = np.zeros_like(frame.labels)
+        for label in labels[: count - copy * len(labels)]:
+            mask[frame.labels == label] = label + 10 * copy  # a distinct instance index per copy
+        depth_tiles.append(frame.depth)
+        mask_tiles.append(mask)
+    return np.concatenate(depth_tiles, axis=1), np.concatenate(mask_tiles, axis=1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--objects", type=int, nargs="+", default=[1, 5, 8, 20])
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     device = torch.device(args.device)
 
     model = PoseNet().to(device).eval()
     print(f"machine: {describe_machine(device)}")
-    print(
-        f"parameters: encoder {count_parameters(model.encoder):,}, score head {count_parameters(model.score_head):,}, "
-        f"regression head {count_parameters(model.regression_head):,}; encoder + score head "
-        f"{count_parameters(model.encoder) + count_parameters(model.score_head):,} (paper: 2.2 M)"
-    )
-
+    encoder, score, regression = (count_parameters(m) for m in (model.encoder, model.score_head, model.regression_head))
+    print(f"parameters: encoder {encoder:,}, score head {score:,}, regression head {regression:,}; "
+          f"encoder + score head {encoder + score:,} (paper: 2.2 M)")
+    print("\nmedian ms per frame; preprocess = back-projection + point sampling of all objects")
+    print(f"{'objects':>7} {'mode':<8} {'preprocess':>10} {'encoder':>8} {'sampler':>8} {'total':>8} {'FPS':>7}")
     rng = np.random.default_rng(0)
-    print(f"{'objects':>7} {'encoder ms':>10} {'DDIM-10 ms':>10} {'track-4 ms':>10} {'frame ms':>9} {'frame FPS':>9}")
-    for objects in (1, 8):
-        clouds = (rng.normal(size=(objects, 1024, 3)) * 0.04 + [0, 0, 0.7]).astype(np.float32)
-        points = torch.as_tensor(clouds, device=device)
-        estimator = PoseEstimator(model, device=device, settings=SamplerSettings())
-        with torch.no_grad():
-            encoder = median_ms(lambda: model.encode(centre_points(points)[0]), args.repeats, device)
-            feature = model.encode(centre_points(points)[0])
-            ddim = median_ms(lambda: estimator.sample(feature, None, 0.55, 10), args.repeats, device)
-            start_pose = torch.zeros(objects, 9, device=device)
-            track = median_ms(lambda: estimator.sample(feature, start_pose, 0.15, 4), args.repeats, device)
-        frame = median_ms(lambda: estimator.estimate_points(clouds), args.repeats, device)
-        print(f"{objects:>7} {encoder:>10.1f} {ddim:>10.1f} {track:>10.1f} {frame:>9.1f} {1000 / frame:>9.1f}")
-    print("frame = encoder + 10-step DDIM for every object in one batch (single-frame mode, K = 1)")
+    for count in args.objects:
+        depth, mask = frame_with_objects(count, rng)
+        K = REAL275_INTRINSICS
+        intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
+        estimator = PoseEstimator(model, device=device, settings=SamplerSettings(), max_jump=np.inf)
+        for mode, track in (("single", False), ("tracking", True)):
+            estimator.reset_tracks()
+            timings: dict[str, list[float]] = {}
+            for i in range(WARM_UP + args.repeats):
+                result = estimator.estimate(depth, mask, intrinsics, track=track)
+                if track and i > 0:
+                    assert all(o.tracked for o in result.objects), "tracking did not engage"
+                if i >= WARM_UP:
+                    for key, value in result.timings.items():
+                        timings.setdefault(key, []).append(1000 * value)
+            assert len(result.objects) == count, f"{len(result.objects)} of {count} objects estimated"
+            ms = {key: statistics.median(values) for key, values in timings.items()}
+            print(f"{count:>7} {mode:<8} {ms['preprocess']:>10.1f} {ms['encoder']:>8.1f} {ms['sampler']:>8.1f} "
+                  f"{ms['total']:>8.1f} {1000 / ms['total']:>7.1f}")
 
 
 if __name__ == "__main__":
