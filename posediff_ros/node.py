@@ -21,11 +21,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -44,6 +42,7 @@ from .ros.clouds import xyz_cloud
 from .ros.diagnostics import FrameStats
 from .ros.images import ImageError, array_to_image, camera_info_to_intrinsics, depth_to_metres, mask_to_labels
 from .ros.overlay import depth_overlay
+from .ros.spin import run_node
 from .ros.sync import synchronize
 from .ros.tf import TransformBroadcaster
 from .ros.tracks import CentroidAssociator, track_name
@@ -236,6 +235,10 @@ class EstimatorNode(Node):
                 self.get_logger().error(f"frame failed: {type(error).__name__}: {error}",
                                         throttle_duration_sec=WARN_PERIOD)
 
+    def destroy_node(self) -> None:
+        self.stop()
+        super().destroy_node()
+
     def stop(self) -> None:
         with self.wake:
             self.stopping = True
@@ -328,23 +331,7 @@ class EstimatorNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        try:
-            node = EstimatorNode()
-        except (CheckpointError, ParameterException, ValueError, RuntimeError) as error:
-            rclpy.logging.get_logger(NODE_NAME).error(f"cannot start: {error}")
-            return 1
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.stop()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(EstimatorNode, NODE_NAME, (CheckpointError, ParameterException, ValueError, RuntimeError), args)
 
 
 if __name__ == "__main__":

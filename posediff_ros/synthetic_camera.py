@@ -15,9 +15,7 @@ import os
 import sys
 
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
@@ -31,6 +29,7 @@ from .geometry import REAL275_INTRINSICS, Intrinsics
 from .paths import share_dirs
 from .ros.images import array_to_image, intrinsics_to_camera_info
 from .ros.messages import pose_msg
+from .ros.spin import run_node
 from .ros.tracks import track_name
 
 SYMMETRIC_TAG = "symmetric"
@@ -146,22 +145,7 @@ def use_shm_profile() -> None:
 
 def main(args: list[str] | None = None) -> int:
     use_shm_profile()
-    rclpy.init(args=args)
-    node = None
-    try:
-        try:
-            node = SyntheticCamera()
-        except ValueError as error:
-            rclpy.logging.get_logger("synthetic_camera").error(f"cannot start: {error}")
-            return 1
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(SyntheticCamera, "synthetic_camera", (ValueError,), args)
 
 
 if __name__ == "__main__":
