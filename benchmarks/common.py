@@ -1,0 +1,129 @@
+"""Helpers shared by the claim benchmarks (benchmarks/claim*.py): options, the engine over a
+dataset under one SamplerSettings, markdown tables and the JSON/table outputs.
+
+Accuracy and FPS come from posediff_ros.evaluate (evaluate_frames, results_table), so the
+benchmarks measure exactly what `evaluate` reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from machine import describe_machine  # benchmarks/ is on sys.path: the claim scripts put it there
+
+from posediff_ros.checkpoint import CheckpointError, load_model
+from posediff_ros.data.layout import Frame, SyntheticDataset
+from posediff_ros.estimator import PoseEstimator, SamplerSettings, auto_device
+from posediff_ros.evaluate import evaluate_frames, finite_or_none, results_table
+from posediff_ros.metrics import THRESHOLDS, threshold_name
+from posediff_ros.model import PoseNet
+from posediff_ros.paths import default_model_candidates, default_model_path
+
+THRESHOLD_KEYS = [threshold_name(d, c) for d, c in THRESHOLDS]
+THRESHOLD_LABELS = {threshold_name(d, c): f"{d:g}°{c:g}cm" for d, c in THRESHOLDS}
+TEST_SET_COMMAND = "generate_dataset --split test --scenes 60 --frames 5 --seed 1 --out data/test"
+PAPER_NOTE = (
+    "paper: REAL275 (real depth, Mask R-CNN masks, RTX 4090); measured: synthetic held-out test set with "
+    "ground-truth masks, on the machine above. Compare trends, not absolute numbers."
+)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """--data, --checkpoint, --device, --max-frames, --seed and --out (default outputs/benchmarks/<name>/)."""
+    parser.add_argument("--data", type=Path, required=True,
+                        help=f"dataset in the DESIGN.md layout; recommended held-out test set: {TEST_SET_COMMAND}")
+    parser.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repo")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every estimator (the same for every setting)")
+    parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks") / name, help="output folder")
+
+
+def load_checkpoint_model(path: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
+    """The network of `path` (default: the shipped model) on the chosen device; exits with a clear message."""
+    checkpoint = path or default_model_path()
+    if checkpoint is None:
+        raise SystemExit("no --checkpoint given and no default model found at:\n  "
+                         + "\n  ".join(map(str, default_model_candidates())))
+    device = auto_device() if device_name == "auto" else torch.device(device_name)
+    try:
+        model, _ = load_model(checkpoint, device)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from None
+    return model, device, checkpoint
+
+
+def load_frames(data: Path, max_frames: int | None) -> list[Frame]:
+    """The first `max_frames` frames of a dataset, read once into memory.
+
+    Each benchmark runs the same frames under many settings; decoding the PNGs once keeps
+    the runs short (FPS counts only the time inside estimate() either way).
+    """
+    dataset = SyntheticDataset(data)
+    count = len(dataset) if max_frames is None else min(max_frames, len(dataset))
+    frames = [dataset[i] for i in range(count)]
+    if not any(frame.instances for frame in frames):
+        raise SystemExit(f"the first {count} frames of {data} hold no ground-truth instances")
+    return frames
+
+
+def evaluate_setting(model: PoseNet, device: torch.device, frames: list[Frame], settings: SamplerSettings, *,
+                     tracking: bool, seed: int) -> dict:
+    """Accuracy table and speed of the engine over `frames` with `settings` (single-frame or tracking).
+
+    A fresh estimator with the same seed per setting, so that every setting sees the same
+    point subsets and initial noise: differences between rows come from the settings alone.
+    """
+    estimator = PoseEstimator(model, device=device, settings=settings, seed=seed)
+    evaluation = evaluate_frames(estimator, frames, tracking=tracking, categories=estimator.categories)
+    return {
+        "settings": asdict(settings),
+        "tracking": tracking,
+        "table": results_table(evaluation.results),
+        "skipped": sum(r.skipped is not None for r in evaluation.results),
+        "speed": evaluation.speed(),
+    }
+
+
+def header(args: argparse.Namespace, device: torch.device, checkpoint: Path, frames: list[Frame]) -> dict:
+    """Print and return what the run measured on: machine, checkpoint, dataset and its size."""
+    info = {
+        "machine": describe_machine(device),
+        "device": str(device),
+        "checkpoint": str(checkpoint),
+        "dataset": str(args.data),
+        "frames": len(frames),
+        "instances": sum(len(f.instances) for f in frames),
+        "seed": args.seed,
+    }
+    print(f"machine: {info['machine']}")
+    print(f"checkpoint: {checkpoint}")
+    print(f"dataset: {args.data} ({info['frames']} frames, {info['instances']} instances)")
+    return info
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    """A GitHub markdown table (also readable as plain text)."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_outputs(out: Path, summary: dict, table: str) -> None:
+    """results.json (inf/NaN as null) and table.md into `out`; prints where they went."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(finite_or_none(summary), indent=1, allow_nan=False) + "\n")
+    (out / "table.md").write_text(table + "\n")
+    print(f"wrote {out / 'results.json'}, {out / 'table.md'} and the plots in {out}")

@@ -1,0 +1,123 @@
+"""The claim benchmarks (benchmarks/claim*.py) end to end on CPU: an untrained checkpoint, a tiny
+dataset (1 scene x 2 frames at 160x120), few steps and samples, and tiny training runs.
+
+Only the outputs' presence and shape are checked: an untrained network's numbers mean nothing.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+
+from posediff_ros.checkpoint import save_checkpoint
+from posediff_ros.data import generate
+from posediff_ros.metrics import THRESHOLDS, threshold_name
+from posediff_ros.model import PoseNet
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import claim1_single_sample  # noqa: E402
+import claim2_steps  # noqa: E402
+import claim3_schedules  # noqa: E402
+import claim4_convergence  # noqa: E402
+import common  # noqa: E402
+from test_train import SMALL  # noqa: E402
+
+KEYS = {threshold_name(d, c) for d, c in THRESHOLDS}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> list[str]:
+    """--data and --checkpoint arguments: a tiny held-out dataset and an untrained network."""
+    root = tmp_path_factory.mktemp("bench")
+    generate.main(["--out", str(root / "data"), "--scenes", "1", "--frames", "2", "--seed", "1", "--split", "test",
+                   "--width", "160", "--height", "120"])
+    save_checkpoint(root / "untrained.pt", PoseNet())
+    return ["--data", str(root / "data"), "--checkpoint", str(root / "untrained.pt"), "--device", "cpu"]
+
+
+def outputs(out: Path, pngs: list[str]) -> tuple[dict, str]:
+    for name in pngs:
+        assert imread(out / name).ndim == 3, name
+    return json.loads((out / "results.json").read_text()), (out / "table.md").read_text()
+
+
+def test_claim1_single_sample(inputs, tmp_path):
+    claim1_single_sample.main([*inputs, "--pooled", "2", "--steps", "2", "--track-steps", "1", "--out", str(tmp_path)])
+    summary, table = outputs(tmp_path, ["claim1_single_sample.png"])
+    assert [r["name"] for r in summary["rows"]] == ["K=1 unguided", "K=2 unguided, mean-pooled",
+                                                    "K=1 guided (exponential)"]
+    for row in summary["rows"]:
+        for mode, tracking in (("single", False), ("tracking", True)):
+            assert row[mode]["tracking"] is tracking and KEYS <= set(row[mode]["table"]["mean"])
+            assert row[mode]["speed"]["fps"] > 0
+    assert [r["single"]["settings"]["num_samples"] for r in summary["rows"]] == [1, 2, 1]
+    assert [r["single"]["settings"]["schedule"] for r in summary["rows"]] == ["none", "none", "exponential"]
+    assert summary["checkpoint"] == inputs[3] and summary["machine"]
+    assert len(table.splitlines()) == 2 + 3 and "5°2cm" in table and " / " in table
+
+
+def test_claim2_steps(inputs, tmp_path):
+    claim2_steps.main([*inputs, "--steps", "2", "1", "--out", str(tmp_path)])
+    summary, table = outputs(tmp_path, ["claim2_steps.png"])
+    runs = [(r["name"], r["settings"]["steps"], r["settings"]["schedule"]) for r in summary["rows"]]
+    assert runs == [("unguided", 2, "none"), ("unguided", 1, "none"), ("guided", 2, "exponential"),
+                    ("guided", 1, "exponential")]
+    assert all(KEYS <= set(r["table"]["mean"]) and r["speed"]["fps"] > 0 for r in summary["rows"])
+    assert len(table.splitlines()) == 2 + 4
+
+
+def test_claim3_schedules(inputs, tmp_path):
+    claim3_schedules.main([*inputs, "--steps", "2", "--samples", "4", "--objects", "1", "--out", str(tmp_path)])
+    summary, table = outputs(tmp_path, ["claim3_schedules.png", "claim3_rotation_samples.png"])
+    schedules = ["constant", "linear", "exponential", "none"]
+    assert list(summary["accuracy"]) == schedules and list(summary["diversity"]) == schedules
+    assert all(KEYS <= set(summary["accuracy"][s]["table"]["mean"]) for s in schedules)
+    (entry,) = summary["objects"]  # the tiny scene holds symmetric bowls
+    for s in schedules:
+        assert len(entry["schedules"][s]["yaw_deg"]) == 4
+        assert 0 <= summary["diversity"][s]["resultant_length"] <= 1 and summary["diversity"][s]["objects"] == 1
+    assert len(table.splitlines()) == 2 + 4
+
+
+def test_claim4_convergence(inputs, tmp_path):
+    """Three tiny training runs (4 steps each, validated every 2 on the tiny dataset), then the curves."""
+    data = inputs[1]
+    claim4_convergence.main(["--budget", "4", "--pretrain-steps", "2", "--val-every", "2", "--out", str(tmp_path),
+                             *SMALL, f"val_dir={data}"])
+    summary, table = outputs(tmp_path, ["claim4_convergence.png"])
+    runs = summary["runs"]
+    assert list(runs) == ["scratch", "joint", "pretrain_joint"]
+    assert runs["scratch"]["curve"]["steps"] == [2, 4] and runs["joint"]["curve"]["steps"] == [2, 4]
+    assert runs["pretrain_joint"]["curve"]["steps"] == [4]  # its joint stage's validation, after 2 pretrain steps
+    assert runs["scratch"]["steps_to_scratch_best"] == runs["scratch"]["best_step"]
+    assert summary["tag"] == "val/diffusion/10deg5cm" and len(table.splitlines()) == 2 + 3
+
+    # --reuse re-reads the logs without training again
+    before = sorted(p.name for p in (tmp_path / "runs" / "scratch" / "scratch" / "tb").iterdir())
+    again = claim4_convergence.main(["--budget", "4", "--pretrain-steps", "2", "--val-every", "2", "--reuse",
+                                     "--out", str(tmp_path)])
+    assert sorted(p.name for p in (tmp_path / "runs" / "scratch" / "scratch" / "tb").iterdir()) == before
+    assert again["runs"]["scratch"]["curve"]["steps"] == [2, 4]
+
+
+def test_curve_analysis_on_hand_made_curves():
+    curves = {
+        "scratch": claim4_convergence.Curve([10, 20, 30], [0.1, 0.4, 0.3], [60.0, 120.0, 180.0]),
+        "joint": claim4_convergence.Curve([10, 20, 30], [0.2, 0.3, 0.5], [60.0, 120.0, 180.0]),
+        "pretrain_joint": claim4_convergence.Curve([20, 30], [0.45, 0.6], [100.0, 150.0]),
+    }
+    analysis = claim4_convergence.analyse(curves)
+    assert (analysis["scratch"]["best"], analysis["scratch"]["best_step"]) == (0.4, 20)
+    assert analysis["joint"]["steps_to_scratch_best"] == 30 and analysis["joint"]["seconds_to_scratch_best"] == 180
+    assert analysis["pretrain_joint"]["steps_to_scratch_best"] == 20
+    curves["joint"].values[-1] = 0.35
+    assert claim4_convergence.analyse(curves)["joint"]["steps_to_scratch_best"] is None
+
+
+def test_no_checkpoint_is_a_clear_error(inputs, monkeypatch):
+    monkeypatch.setattr(common, "default_model_path", lambda: None)
+    with pytest.raises(SystemExit, match="no --checkpoint given and no default model found"):
+        claim2_steps.main(inputs[:2])
