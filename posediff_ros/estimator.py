@@ -23,7 +23,7 @@ from .geometry import (
     NUM_POINTS,
     Intrinsics,
     TooFewPoints,
-    backproject,
+    backproject_labels,
     centre_points,
     mean_rotation,
     sample_points,
@@ -168,15 +168,11 @@ class PoseEstimator:
             )
         result = FrameEstimate()
         categories, clouds, valid_labels, counts = [], [], [], []
-        for label in np.unique(labels):
-            label = int(label)
-            if label == 0:
-                continue
+        for label, points in backproject_labels(depth_m, labels, intrinsics).items():
             category, reason = self._category_of(label, label_encoding, instance_category)
             if category is None:
                 result.skipped.append(SkippedObject(label, reason))
                 continue
-            points = backproject(depth_m, labels == label, intrinsics)
             try:
                 clouds.append(sample_points(points, self.rng, self.num_points, self.min_points))
             except TooFewPoints as error:

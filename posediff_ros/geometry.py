@@ -163,6 +163,27 @@ def backproject(depth_m: np.ndarray, mask: np.ndarray, intrinsics: Intrinsics) -
     if depth_m.shape != mask.shape:
         raise ValueError(f"depth {depth_m.shape} and mask {mask.shape} differ in size")
     v, u = np.nonzero(mask & valid_depth(depth_m))
+    return _pixels_to_points(depth_m, v, u, intrinsics)
+
+
+def backproject_labels(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics) -> dict[int, np.ndarray]:
+    """Camera-frame points (N_l, 3) of every non-zero label l of an (H, W) label image.
+
+    One pass over the image whatever the number of objects (the per-label `backproject`
+    would scan it once per object). Labels without a valid depth pixel map to (0, 3).
+    """
+    if depth_m.shape != labels.shape:
+        raise ValueError(f"depth {depth_m.shape} and mask {labels.shape} differ in size")
+    v, u = np.nonzero((labels != 0) & valid_depth(depth_m))
+    points = _pixels_to_points(depth_m, v, u, intrinsics)
+    point_labels = labels[v, u]
+    order = np.argsort(point_labels, kind="stable")
+    present, starts = np.unique(point_labels[order], return_index=True)
+    groups = dict(zip(present.tolist(), np.split(points[order], starts[1:])))
+    return {int(label): groups.get(int(label), points[:0]) for label in np.unique(labels) if label != 0}
+
+
+def _pixels_to_points(depth_m: np.ndarray, v: np.ndarray, u: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
     z = depth_m[v, u].astype(np.float32)
     x = (u.astype(np.float32) - np.float32(intrinsics.cx)) * z / np.float32(intrinsics.fx)
     y = (v.astype(np.float32) - np.float32(intrinsics.cy)) * z / np.float32(intrinsics.fy)

@@ -35,7 +35,7 @@ from .categories import Category, CategoryTable
 from .checkpoint import CheckpointError
 from .diffusion import SCHEDULES
 from .estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
-from .geometry import backproject, valid_depth
+from .geometry import backproject_labels, valid_depth
 from .paths import default_model_candidates, default_model_path
 from .ros import messages
 from .ros.clouds import xyz_cloud
@@ -314,7 +314,8 @@ class EstimatorNode(Node):
             self.markers_pub.publish(messages.marker_array(header, objects, sorted(self.marker_labels - current)))
             self.marker_labels = current
         if self.points_pub:
-            points = [backproject(depth, labels == o.pose.label, intrinsics) for o in objects]
+            by_label = backproject_labels(depth, labels, intrinsics)
+            points = [by_label[o.pose.label] for o in objects]
             self.points_pub.publish(xyz_cloud(header, np.concatenate(points) if points else np.zeros((0, 3))))
         if self.overlay_pub:
             self.overlay_pub.publish(array_to_image(depth_overlay(depth, objects, intrinsics), "rgb8", header))

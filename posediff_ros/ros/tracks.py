@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..categories import PANOPTIC_DIVISOR
-from ..geometry import Intrinsics, backproject
+from ..geometry import Intrinsics, backproject_labels
 
 
 def track_name(category: str, label: int, encoding: str) -> str:
@@ -52,12 +52,11 @@ class CentroidAssociator:
     def relabel(self, labels: np.ndarray, depth_m: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
         """The mask with every object's label replaced by its track's label."""
         observed: dict[int, np.ndarray | None] = {}
-        for raw in np.unique(labels).tolist():
-            # Background and panoptic labels without an instance (< 1000) pass through:
-            # the engine skips them with a reason, and they cannot collide with track labels.
-            if raw == 0 or (self.encoding == "panoptic" and raw < PANOPTIC_DIVISOR):
+        for raw, points in backproject_labels(depth_m, labels, intrinsics).items():
+            # Panoptic labels without an instance (< 1000) pass through: the engine skips
+            # them with a reason, and they cannot collide with track labels.
+            if self.encoding == "panoptic" and raw < PANOPTIC_DIVISOR:
                 continue
-            points = backproject(depth_m, labels == raw, intrinsics)
             observed[raw] = points.mean(0) if len(points) else None
         pairs = sorted(
             (float(np.linalg.norm(c - track.centroid)), raw, stable)
