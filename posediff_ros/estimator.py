@@ -74,6 +74,7 @@ class ObjectPose:
     t: np.ndarray  # (3,) bounding-box centre in the camera frame
     size: np.ndarray  # (3,) box extents along the object's x, y, z
     num_points: int  # valid depth points the object had
+    centroid: np.ndarray  # (3,) mean of the object's sampled points, camera frame
     tracked: bool  # sampled from the previous frame's pose
     samples: np.ndarray | None = None  # (K, 9) [r1 | r2 | t] in the camera frame when K > 1
 
@@ -95,6 +96,7 @@ class FrameEstimate:
 class _Track:
     R: np.ndarray
     t: np.ndarray
+    centroid: np.ndarray  # of the observed points: comparable frame to frame, unlike t
     missed: int = 0
 
 
@@ -197,6 +199,7 @@ class PoseEstimator:
                         t=t[i],
                         size=box_size(clouds[i], R[i], t[i]),
                         num_points=counts[i],
+                        centroid=clouds[i].mean(0),
                         tracked=previous[i] is not None,
                         samples=samples[i] if samples is not None else None,
                     )
@@ -227,7 +230,9 @@ class PoseEstimator:
 
     def _previous_pose(self, label: int, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         track = self.tracks.get(label)
-        if track is None or np.linalg.norm(cloud.mean(0) - track.t) > self.max_jump:
+        # Compare centroids of the observed points: the box centre t can sit a large
+        # object's half-size away from them, which would break tracking for laptops.
+        if track is None or np.linalg.norm(cloud.mean(0) - track.centroid) > self.max_jump:
             return None
         return track.R, track.t
 
@@ -246,7 +251,7 @@ class PoseEstimator:
                 if self.tracks[label].missed > self.max_missed:
                     del self.tracks[label]
         for o in objects:
-            self.tracks[o.label] = _Track(o.R, o.t)
+            self.tracks[o.label] = _Track(o.R, o.t, o.centroid)
 
     # ----------------------------------------------------------------- the network
 

@@ -98,6 +98,13 @@ def test_tracking_uses_the_previous_pose_and_forgets_lost_objects():
     estimator.estimate(depth, only_mug, K)  # and a second: dropped
     assert set(estimator.tracks) == {6000}
 
+    # a large object whose box centre lies far from its observed points is still tracked
+    estimator.max_jump = 0.05
+    estimator.model.targets = rotations[1:]
+    far_box = estimator.tracks[6000]
+    far_box.t = far_box.t + np.array([0.0, 0.0, 0.2])
+    assert estimator.estimate(depth, only_mug, K).objects[0].tracked
+
     moved = np.zeros_like(depth)
     moved_labels = np.zeros_like(labels)
     plate(moved, moved_labels, 6000, (250, 300), 30, 0.9)  # jumped by ~0.3 m

@@ -29,7 +29,7 @@ def dataset_dir(tmp_path_factory):
 
 
 def ground_truth_estimate(frame) -> FrameEstimate:
-    return FrameEstimate(objects=[ObjectPose(i.label, "", i.R, i.t, i.size, 500, False) for i in frame.instances])
+    return FrameEstimate(objects=[ObjectPose(i.label, "", i.R, i.t, i.size, 500, i.t, False) for i in frame.instances])
 
 
 def test_cli_outputs(dataset_dir, tmp_path):

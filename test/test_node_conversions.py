@@ -124,7 +124,8 @@ def test_approximate_sync_pairs_closest_within_slop():
 def pose(label=6001, category="mug", samples=None, tracked=False):
     R = Rotation.from_rotvec([0.1, -0.4, 0.3]).as_matrix()
     return ObjectPose(label=label, category=category, R=R, t=np.array([0.1, -0.05, 0.7]),
-                      size=np.array([0.1, 0.09, 0.08]), num_points=500, tracked=tracked, samples=samples)
+                      size=np.array([0.1, 0.09, 0.08]), num_points=500, centroid=np.array([0.1, -0.05, 0.68]),
+                      tracked=tracked, samples=samples)
 
 
 def test_detection_array_fields():
