@@ -73,14 +73,19 @@ class EpochSampler(Sampler[int]):
             epoch, offset = epoch + 1, 0
 
 
-def frames_for(kind: str, directory: str, nocs_split: str):
+def frames_for(config: TrainConfig):
+    """The training frames: a DESIGN.md-layout folder, or NOCS splits mixed in `nocs_mix` ratio."""
     from .data import SyntheticDataset
-
-    if kind == "disk":
-        return SyntheticDataset(directory)
     from .data.nocs import NocsDataset
+    from .data.objects import MixedFrames
 
-    return NocsDataset(directory, nocs_split)
+    if config.data == "disk":
+        return SyntheticDataset(config.data_dir)
+    splits = config.nocs_split.split("+")
+    if len(splits) != len(config.nocs_mix) and len(splits) > 1:
+        raise ValueError(f"nocs_mix needs one weight per split of {config.nocs_split!r}")
+    datasets = [NocsDataset(config.data_dir, split) for split in splits]
+    return datasets[0] if len(datasets) == 1 else MixedFrames(datasets, config.nocs_mix)
 
 
 def training_batches(config: TrainConfig, rank: int, world: int, start_step: int, pin: bool) -> Iterator[dict]:
@@ -106,7 +111,7 @@ def training_batches(config: TrainConfig, rank: int, world: int, start_step: int
         stream.set_epoch(start_step)  # a resumed run continues with a fresh, reproducible segment
         loader = DataLoader(augmented(stream, augmentations, stream.seed), **common)
     else:
-        objects = FrameObjects(frames_for(config.data, config.data_dir, config.nocs_split), seed=config.seed)
+        objects = FrameObjects(frames_for(config), seed=config.seed)
         sampler = EpochSampler(len(objects), config.seed, rank, world, start=start_step * batch)
         loader = DataLoader(augmented(objects, augmentations, config.seed), sampler=sampler, **common)
     yield from loader

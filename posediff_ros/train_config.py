@@ -41,7 +41,8 @@ class TrainConfig:
     # data
     data: str = "stream"  # stream (synthetic, rendered on the fly) | disk (DESIGN.md layout) | nocs
     data_dir: str | None = None
-    nocs_split: str = "camera_train"
+    nocs_split: str = "camera_train+real_train"  # NOCS splits joined by +, mixed in nocs_mix ratio
+    nocs_mix: list = field(default_factory=lambda: [3.0, 1.0])  # CAMERA : Real = 3 : 1 (GenPose)
     workers: int = 4
     augment: bool = True  # the baseline's point-cloud augmentations (data/augment.py) on training batches
     # validation: a fixed set of held-out samples, 10-step guided DDIM with K = 1

@@ -19,7 +19,7 @@ from scipy.spatial.transform import Rotation
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.layout import write_png16
 from posediff_ros.data.nocs import NocsDataset, read_nocs_depth
-from posediff_ros.data.objects import FrameObjects
+from posediff_ros.data.objects import FrameObjects, MixedFrames
 from posediff_ros.evaluate import run
 from posediff_ros.geometry import CAMERA25_INTRINSICS, REAL275_INTRINSICS, backproject
 from posediff_ros.model import PoseNet
@@ -154,3 +154,23 @@ def test_evaluate_on_nocs(nocs_root, tmp_path):
     summary = json.loads(out.read_text())
     assert (summary["frames"], summary["instances"], summary["skipped"]) == (1, 3, 0)
     assert sorted(summary["table"]["per_category"]) == ["bottle", "camera", "mug"]
+
+
+def test_mixed_frames_keep_the_ratio_and_cover_every_frame():
+    camera, real = [f"c{i}" for i in range(9)], [f"r{i}" for i in range(2)]
+    mixed = MixedFrames([camera, real], [3, 1])
+    items = [mixed[i] for i in range(len(mixed))]
+    assert len(mixed) == 12 and items[:9] == camera  # the first collection appears exactly once
+    assert items[9:] == ["r0", "r1", "r0"]  # the smaller one repeats to fill its quarter
+    with pytest.raises(ValueError, match="positive weight"):
+        MixedFrames([camera, real], [3])
+
+
+def test_training_on_mixed_nocs_splits(nocs_root, tmp_path):
+    from test_train import SMALL
+
+    from posediff_ros.train import main as train
+
+    train([f"out={tmp_path}", "data=nocs", f"data_dir={nocs_root}", "nocs_split=real_test+camera_val",
+           "nocs_mix=[3, 1]", "stage=pretrain", "steps=2", *SMALL, "batch_size=2", "val_samples=4"])
+    assert (tmp_path / "pretrain" / "model.pt").is_file()

@@ -30,6 +30,32 @@ def training_sample(points: np.ndarray, instance: FrameInstance) -> dict:
     }
 
 
+class MixedFrames(Sequence):
+    """Several frame collections as one, in a fixed ratio (GenPose: CAMERA25 : REAL275 = 3 : 1).
+
+    Collection j fills a share weights[j] / sum(weights) of the indices; the smaller ones
+    repeat their frames to fill it (index k of a share is frame k mod len). The length is
+    set by the first collection, which appears exactly once.
+    """
+
+    def __init__(self, collections: Sequence[Sequence[Frame]], weights: Sequence[float]):
+        if len(collections) != len(weights) or not collections or min(weights) <= 0:
+            raise ValueError("need one positive weight per frame collection")
+        total = float(sum(weights))
+        length = round(len(collections[0]) * total / weights[0])
+        self.collections = collections
+        self.bounds = np.cumsum([round(length * w / total) for w in weights])
+
+    def __len__(self) -> int:
+        return int(self.bounds[-1])
+
+    def __getitem__(self, i: int) -> Frame:
+        j = int(np.searchsorted(self.bounds, i, side="right"))
+        start = int(self.bounds[j - 1]) if j else 0
+        collection = self.collections[j]
+        return collection[(i - start) % len(collection)]
+
+
 class FrameObjects(Dataset):
     """One random object of frame i per item (GenPose samples one object per image).
 
