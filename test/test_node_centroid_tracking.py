@@ -1,0 +1,72 @@
+"""Over DDS: a segmenter with unstable instance labels, tracked by nearest centroid.
+
+The node runs with `label_encoding: instance` (every object is a mug) and `track_by:
+centroid`. Between two consecutive frames the test permutes the instance labels; the
+objects must keep their ids and be sampled in tracking mode on the second frame. With
+`max_jump` below the distance between any two objects, tracking mode is only possible
+when each object was matched to its own track, so "all tracked" checks the association.
+"""
+
+import numpy as np
+import pytest
+from test_node_dds import Harness, K, NodeProcess, synthetic_frames, wait_until
+
+from posediff_ros.checkpoint import save_checkpoint
+from posediff_ros.geometry import backproject
+from posediff_ros.model import PoseNet
+
+MAX_JUMP = 0.08
+
+
+def instance_labels(labels: np.ndarray, order: list[int]) -> np.ndarray:
+    """Panoptic labels -> instance ids 1..n, numbered in the given order of panoptic labels."""
+    out = np.zeros_like(labels)
+    for instance_id, panoptic in enumerate(order, start=1):
+        out[labels == panoptic] = instance_id
+    return out
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    checkpoint = tmp_path_factory.mktemp("model") / "untrained.pt"
+    save_checkpoint(checkpoint, PoseNet())
+    process = NodeProcess(
+        "-p", f"model_path:={checkpoint}", "-p", "device:=cpu", "-p", "num_threads:=1",
+        "-p", "label_encoding:=instance", "-p", "instance_category:=mug", "-p", "track_by:=centroid",
+        "-p", "track_gate:=0.1", "-p", f"max_jump:={MAX_JUMP}",
+        "-r", "depth:=/centroid/depth", "-r", "mask:=/centroid/mask", "-r", "camera_info:=/centroid/camera_info",
+        "-r", "object_poses:=/centroid/object_poses")
+    try:
+        process.wait_for_line(r"ready: model", timeout=90)
+        yield process
+    finally:
+        process.kill()
+
+
+def test_permuted_labels_keep_their_tracks(node):
+    frames = synthetic_frames(count=2)
+    (depth0, labels0, visible0), (depth1, labels1, _) = frames
+    order = [i.label for i in visible0]
+
+    # The premise (this seed's scene): each object's centroid moves well under MAX_JUMP
+    # between the frames, and any two objects are much further apart than that.
+    c0 = [backproject(depth0, labels0 == label, K).mean(0) for label in order]
+    c1 = [backproject(depth1, labels1 == label, K).mean(0) for label in order]
+    assert max(np.linalg.norm(a - b) for a, b in zip(c0, c1)) < MAX_JUMP / 2
+    assert min(np.linalg.norm(a - b) for i, a in enumerate(c0) for j, b in enumerate(c1) if i != j) > 2 * MAX_JUMP
+
+    ros = Harness("posediff_test_centroid", "/centroid", poses_topic="/centroid/object_poses")
+    try:
+        ros.wait_connected()
+        first = ros.poses_for(ros.publish(depth0, instance_labels(labels0, order)))
+        permuted = order[1:] + order[:1]
+        second_header = ros.publish(depth1, instance_labels(labels1, permuted))
+        second = ros.poses_for(second_header)
+        assert {d.id for d in second.detections} == {d.id for d in first.detections}
+        assert all(d.results[0].hypothesis.class_id == "mug" for d in second.detections)
+        markers = [m for a in list(ros.received["markers"]) for m in a.markers if m.header.stamp == second_header.stamp]
+        wait_until(lambda: any(m.ns == "labels" for m in markers), "label markers")
+        labels = [m.text for m in markers if m.ns == "labels"]
+        assert len(labels) == len(order) and all(text.endswith("(tracked)") for text in labels), labels
+    finally:
+        ros.close()
