@@ -3,7 +3,8 @@
 NOCS ids and names (DESIGN.md §1). `bottle`, `bowl` and `can` are continuously symmetric
 about their +y axis; a `mug` is symmetric only when its handle is not visible, which is a
 property of the observation and therefore travels per instance (`symmetric` flags), not
-in this table. Users training on other categories build their own `CategoryTable`.
+in this table. Users training on other categories build their own `CategoryTable` (the
+node: its `categories` parameter).
 """
 
 from __future__ import annotations
@@ -57,11 +58,6 @@ class CategoryTable:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self._by_id.values()]
-
-    @classmethod
-    def from_config(cls, entries: list[dict]) -> CategoryTable:
-        """Build from config entries like `{"id": 7, "name": "teapot", "symmetric": false}`."""
-        return cls([Category(int(e["id"]), str(e["name"]), bool(e.get("symmetric", False))) for e in entries])
 
 
 NOCS_CATEGORIES = CategoryTable(

@@ -52,9 +52,6 @@ class Mesh:
             np.concatenate([m.parts for m in meshes]),
         )
 
-    def with_part(self, part: int) -> Mesh:
-        return Mesh(self.vertices, self.faces, np.full(len(self.faces), part, np.int8))
-
 
 @dataclass(frozen=True)
 class Shape:
