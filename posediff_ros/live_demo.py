@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .checkpoint import save_checkpoint
-from .metrics import pose_errors
+from .metrics import pose_errors, summarize, threshold_name
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
 from .synthetic_camera import SYMMETRIC_TAG
@@ -55,16 +55,13 @@ class Accuracy:
             self.rotation_deg.append(float(rotation[0]))
             self.translation_cm.append(float(translation[0]))
 
-    def fraction(self, degrees: float, cm: float) -> float:
-        r, t = np.array(self.rotation_deg), np.array(self.translation_cm)
-        return float(((r <= degrees) & (t <= cm)).mean()) if len(r) else 0.0
-
     def summary(self) -> str:
         if not self.rotation_deg:
             return f"objects 0 (missed {self.missed})"
-        return (f"objects {len(self.rotation_deg)} (missed {self.missed}) | rot {np.mean(self.rotation_deg):5.1f}° "
-                f"trans {np.mean(self.translation_cm):5.1f} cm | 5°2cm {100 * self.fraction(5, 2):3.0f}% "
-                f"10°5cm {100 * self.fraction(10, 5):3.0f}%")
+        s = summarize(self.rotation_deg, self.translation_cm)
+        return (f"objects {s['count']} (missed {self.missed}) | rot {s['rotation_mean_deg']:5.1f}° "
+                f"trans {s['translation_mean_cm']:5.1f} cm | 5°2cm {100 * s[threshold_name(5, 2)]:3.0f}% "
+                f"10°5cm {100 * s[threshold_name(10, 5)]:3.0f}%")
 
 
 def _rotation(pose) -> np.ndarray:

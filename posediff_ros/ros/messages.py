@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
 from ..estimator import ObjectPose
+from ..geometry import rotation_6d_to_matrix
 
 FIXED_COVARIANCE = np.diag([0.02**2] * 3 + [np.deg2rad(10.0) ** 2] * 3)
 """Pose covariance with a single sample (K = 1): 2 cm and 10 degrees standard deviation,
@@ -43,14 +45,6 @@ def pose_msg(R: np.ndarray, t: np.ndarray):
                 orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)))
 
 
-def _gram_schmidt(r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """(K, 3) x2 -> (K, 3, 3) rotations with columns N(r1), N(r2 - (b1.r2) b1), b1 x b2."""
-    b1 = r1 / np.linalg.norm(r1, axis=-1, keepdims=True)
-    b2 = r2 - (b1 * r2).sum(-1, keepdims=True) * b1
-    b2 /= np.linalg.norm(b2, axis=-1, keepdims=True)
-    return np.stack((b1, b2, np.cross(b1, b2)), axis=-1)
-
-
 def pose_covariance(pose: ObjectPose) -> np.ndarray:
     """6x6 covariance of (x, y, z, rotation about the parent frame's X, Y, Z).
 
@@ -61,7 +55,7 @@ def pose_covariance(pose: ObjectPose) -> np.ndarray:
     if pose.samples is None or len(pose.samples) < 2:
         return FIXED_COVARIANCE.copy()
     samples = np.asarray(pose.samples, float)
-    R_k = _gram_schmidt(samples[:, 0:3], samples[:, 3:6])
+    R_k = rotation_6d_to_matrix(torch.from_numpy(samples[:, :6])).numpy()
     rotvec = Rotation.from_matrix(R_k @ pose.R.T).as_rotvec()
     deviations = np.concatenate((samples[:, 6:9] - pose.t, rotvec), axis=1)
     covariance = deviations.T @ deviations / (len(samples) - 1)
