@@ -91,31 +91,6 @@ class RegressionLoss(nn.Module):
         }
 
 
-class JointLoss(nn.Module):
-    """L_total = L_phi + L_theta (paper eq. 7): regression loss plus score-matching loss."""
-
-    def __init__(
-        self,
-        regression: RegressionLoss | None = None,
-        score_matching: ScoreMatchingLoss | None = None,
-        score_weight: float = 1.0,
-    ):
-        super().__init__()
-        self.regression = regression or RegressionLoss()
-        self.score_matching = score_matching or ScoreMatchingLoss()
-        self.score_weight = score_weight
-
-    def forward(
-        self, model, feature: torch.Tensor, target: torch.Tensor, symmetric: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        terms = self.regression(model.regress(feature), target, symmetric)
-        score = self.score_matching(model.score, feature, target)
-        terms = {f"regression_{k}": v for k, v in terms.items()}
-        terms["score"] = score
-        terms["total"] = terms.pop("regression_total") + self.score_weight * score
-        return terms
-
-
 def pose_to_vector(R: torch.Tensor, t_rel: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) rotation and (..., 3) translation relative to the centroid -> (..., 9)."""
     return torch.cat((matrix_to_rotation_6d(R), t_rel), dim=-1)

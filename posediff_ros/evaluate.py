@@ -38,6 +38,7 @@ from .plots import plot_accuracy_curves, plot_rotation_samples
 SKIPPED_ROTATION_DEG = 180.0
 SKIPPED_TRANSLATION_CM = math.inf
 PLOT_SAMPLES = 50
+FAILURE_PICTURES = 8
 
 
 @dataclass
@@ -266,6 +267,29 @@ def save_sample_plot(
     return name
 
 
+def worst_instances(results: list[InstanceResult], count: int) -> list[InstanceResult]:
+    """The `count` estimated instances farthest outside 10°5cm: errors in units of 10° and 5 cm, the larger."""
+    estimated = [r for r in results if r.skipped is None]
+    return sorted(estimated, key=lambda r: max(r.rotation_error_deg / 10, r.translation_error_cm / 5),
+                  reverse=True)[:count]
+
+
+def save_failure_pictures(evaluation: Evaluation, frames: Sequence, directory: Path, count: int) -> list[str]:
+    """A picture of each of the worst estimates (data.overview.estimate_image); returns the paths."""
+    from .data.overview import estimate_image
+
+    paths = []
+    for rank, r in enumerate(worst_instances(evaluation.results, count)):
+        frame = frames[evaluation.positions[(r.scene, r.frame)]]
+        truth = next(inst for inst in frame.instances if inst.label == r.label)
+        caption = (f"{r.category} {r.scene}:{r.frame}:{r.label}  {r.rotation_error_deg:.1f}° "
+                   f"{r.translation_error_cm:.1f} cm" + ("  (tracked)" if r.tracked else ""))
+        path = directory / f"failure_{rank}_{r.scene}_{r.frame:04d}_{r.label}.png"
+        estimate_image(frame.depth, frame.mask, frame.intrinsics, truth, r.R, r.t, r.size, caption).save(path)
+        paths.append(str(path))
+    return paths
+
+
 def _parser() -> argparse.ArgumentParser:
     d = SamplerSettings()
     p = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
@@ -288,7 +312,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the table, settings, counts and speed")
     p.add_argument("--predictions", type=Path, metavar="FILE", help="write one JSON line per ground-truth instance")
-    p.add_argument("--plots", type=Path, metavar="DIR", help="write accuracy curves and a Figure-2 sample plot")
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="write accuracy curves, a Figure-2 sample plot and pictures of the worst estimates")
     p.add_argument("--plot-instance", type=instance_key, metavar="SCENE:FRAME:LABEL",
                    help="instance for the sample plot (default: the first estimated bottle, bowl or can)")
     return p
@@ -354,7 +379,7 @@ def run(argv: list[str] | None = None) -> dict:
                              np.array([r.translation_error_cm for r in results]),
                              [r.category for r in results], curves,
                              title=f"{summary['dataset']}, schedule {settings.schedule}")
-        summary["plots"] = [str(curves)]
+        summary["plots"] = [str(curves), *save_failure_pictures(evaluation, frames, args.plots, FAILURE_PICTURES)]
         try:  # a missing plot instance must not cost the evaluation's other outputs
             summary["plot_instance"] = save_sample_plot(estimator, frames, evaluation, args, samples)
             summary["plots"].append(str(samples))

@@ -35,7 +35,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     score_repeats: int = 20  # (t, z) draws per pose and step, one encoder pass (GenPose)
     translation_weight: float = 1.0
-    amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
+    amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16 (train.bf16_is_fast)
     device: str = "auto"
     seed: int = 0
     # data

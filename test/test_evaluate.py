@@ -13,8 +13,9 @@ from posediff_ros import paths
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data import generate
 from posediff_ros.data.layout import SyntheticDataset
+from posediff_ros.data.overview import CATEGORY_COLOURS, ESTIMATE_COLOUR, estimate_image
 from posediff_ros.estimator import FrameEstimate, ObjectPose, SkippedObject
-from posediff_ros.evaluate import results_table, run, score_frame
+from posediff_ros.evaluate import FAILURE_PICTURES, results_table, run, score_frame
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
 from posediff_ros.plots import relative_yaw_pitch_roll
@@ -61,6 +62,25 @@ def test_cli_outputs(dataset_dir, tmp_path):
         image = imread(out / "plots" / name)
         assert image.shape[0] > 300 and image.shape[1] > 600
         assert image[..., :3].std() > 0.05  # something was drawn
+    failures = sorted((out / "plots").glob("failure_*.png"))
+    assert len(failures) == min(FAILURE_PICTURES, instances - summary["skipped"])
+    assert [str(f) for f in failures] == sorted(p for p in summary["plots"] if "failure_" in p)
+    worst = max((p for p in lines if p["skipped"] is None),
+                key=lambda p: max(p["rotation_error_deg"] / 10, p["translation_error_cm"] / 5))
+    assert failures[0].name == f"failure_0_{worst['scene']}_{worst['frame']:04d}_{worst['label']}.png"
+    assert imread(failures[0]).shape[1] >= 320
+
+
+def test_estimate_picture_shows_the_estimate_beside_the_truth(dataset_dir):
+    frame = SyntheticDataset(dataset_dir)[0]
+    truth = frame.instances[0]
+    shifted = truth.t + np.array([0.05, 0.0, 0.0])  # 5 cm to the camera's right
+    picture = np.asarray(estimate_image(frame.depth, frame.mask, frame.intrinsics, truth, truth.R, shifted,
+                                        truth.size, "caption"))
+    estimate = np.flatnonzero((picture == ESTIMATE_COLOUR).all(-1).any(0))
+    ground_truth = np.flatnonzero((picture == CATEGORY_COLOURS[truth.category]).all(-1).any(0))
+    assert picture.shape[1] >= 320 and len(estimate) and len(ground_truth)
+    assert estimate.mean() > ground_truth.mean() + 5
 
 
 def test_ground_truth_scores_perfectly(dataset_dir):

@@ -9,8 +9,6 @@ import numpy as np
 import torch
 
 from posediff_ros.diffusion import (
-    JointLoss,
-    RegressionLoss,
     ScaledScore,
     VESchedule,
     pose_to_vector,
@@ -19,6 +17,7 @@ from posediff_ros.diffusion import (
 )
 from posediff_ros.geometry import axis_angle_to_matrix, centre_points, geodesic_angle
 from posediff_ros.model import EncoderConfig, ModelConfig, PoseNet
+from posediff_ros.objective import TrainingObjective
 
 NUM_POINTS = 128
 MAX_ANGLE = np.pi / 2  # rotations up to 90 degrees keep the run short
@@ -78,11 +77,11 @@ def test_tiny_joint_training_reduces_losses_and_pose_error():
     symmetric = torch.zeros(32, dtype=torch.bool)
 
     # Stage 1: regression pre-training.
-    regression = RegressionLoss()
+    regression = TrainingObjective(model, "pretrain")
     pretrain = []
     for _ in range(150):
         points, target = make_batch(32, generator, rng)
-        loss = regression(model.regress(model.encode(points)), target, symmetric)["total"]
+        loss = regression(points, target, symmetric)["total"]
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -91,11 +90,11 @@ def test_tiny_joint_training_reduces_losses_and_pose_error():
 
     # Stage 2: joint training.
     error_before = sampled_rotation_error(model, val_points, val_target, seed=5)
-    joint = JointLoss()
+    joint = TrainingObjective(model, "joint")
     score_losses = []
     for _ in range(250):
         points, target = make_batch(32, generator, rng)
-        terms = joint(model, model.encode(points), target, symmetric)
+        terms = joint(points, target, symmetric)
         optimiser.zero_grad()
         terms["total"].backward()
         optimiser.step()

@@ -2,8 +2,10 @@ import math
 
 import torch
 
-from posediff_ros.diffusion import JointLoss, RegressionLoss, ScoreMatchingLoss, VESchedule, pose_to_vector
+from posediff_ros.diffusion import RegressionLoss, ScoreMatchingLoss, VESchedule, pose_to_vector
 from posediff_ros.geometry import axis_angle_to_matrix, random_rotation
+from posediff_ros.model import PoseNet
+from posediff_ros.objective import TrainingObjective
 
 
 def test_schedule_matches_the_baseline_numbers():
@@ -56,22 +58,23 @@ def test_score_matching_loss_is_zero_for_the_exact_score_and_positive_otherwise(
     assert 8.0 < zero.item() < 10.0
 
 
-def test_joint_loss_is_the_sum():
+def test_each_stage_objective_sums_its_terms():
+    """pretrain: regression only; joint: regression + score matching (eq. 7); scratch: score only."""
     torch.manual_seed(0)
-
-    class Exact:
-        """A 'model' whose regression is exact and whose score is the point-mass score."""
-
-        def __init__(self, x0):
-            self.x0 = x0
-            self.score = point_mass_score(x0, VESchedule())
-
-        def regress(self, feature):
-            return self.x0 + 0.1
-
     x0 = pose_to_vector(random_rotation(6), torch.zeros(6, 3))
-    terms = JointLoss()(Exact(x0), torch.zeros(6, 1), x0, torch.zeros(6, dtype=torch.bool))
-    assert terms["score"] < 1e-8
-    expected = terms["regression_rotation"] + terms["regression_translation"] + terms["score"]
-    assert torch.isclose(terms["total"], expected)
-    assert math.isclose(terms["regression_translation"].item(), 0.03, rel_tol=1e-4)
+    model = PoseNet()  # the layers are replaced by exact stand-ins below: regression off by 0.1, the exact score
+    schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
+    model.encode = lambda points: torch.zeros(len(points), 1)
+    model.regress = lambda feature: x0 + 0.1
+    model.score = point_mass_score(x0, schedule)
+    points, symmetric = torch.zeros(6, 16, 3), torch.zeros(6, dtype=torch.bool)
+
+    joint = TrainingObjective(model, "joint")(points, x0, symmetric)
+    assert joint["score"] < 1e-8
+    expected = joint["regression_rotation"] + joint["regression_translation"] + joint["score"]
+    assert torch.isclose(joint["total"], expected)
+    assert math.isclose(joint["regression_translation"].item(), 0.03, rel_tol=1e-4)
+    pretrain = TrainingObjective(model, "pretrain")(points, x0, symmetric)
+    assert "score" not in pretrain and torch.isclose(pretrain["total"], joint["total"] - joint["score"])
+    scratch = TrainingObjective(model, "scratch")(points, x0, symmetric)
+    assert set(scratch) == {"score", "total"} and scratch["total"] < 1e-8
