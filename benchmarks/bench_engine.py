@@ -1,13 +1,16 @@
 """Parameter count and engine latency per frame, single-frame and tracking, with a breakdown.
 
     .venv/bin/python benchmarks/bench_engine.py [--device cpu|cuda] [--objects 1 5 8 20] [--repeats N]
+        [--checkpoint PATH | --untrained]
 
 For each number of objects, one frame of that many objects goes through the engine as
 the node runs it: preprocessing (back-projection and 1024-point sampling of every
 object in a rendered depth frame), the encoder (all objects in one batch) and the
 sampler (10-step guided DDIM for new objects; 4 steps from the previous pose when
 tracking). Prints medians over repeats after a warm-up, and the machine. The network is
-untrained: timings do not depend on the weights.
+the shipped model (or --checkpoint); --untrained, or a checkout without a model, times an
+untrained network of the paper's size instead: timings depend on the architecture (e.g.
+the encoder's centre counts), not on the weights.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
+from posediff_ros.checkpoint import load_model  # noqa: E402
 from posediff_ros.data import (  # noqa: E402
     DepthNoise,
     MaskNoise,
@@ -35,6 +39,7 @@ from posediff_ros.data import (  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
+from posediff_ros.paths import default_model_path  # noqa: E402
 
 WARM_UP = 5  # the first calls with a new input shape are much slower on CPU (oneDNN set-up)
 
@@ -64,11 +69,16 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--objects", type=int, nargs="+", default=[1, 5, 8, 20])
     parser.add_argument("--repeats", type=int, default=10)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--checkpoint", type=Path, help="default: the shipped model")
+    which.add_argument("--untrained", action="store_true", help="an untrained network of the default (paper) size")
     args = parser.parse_args()
     device = torch.device(args.device)
 
-    model = PoseNet().to(device).eval()
+    checkpoint = None if args.untrained else args.checkpoint or default_model_path()
+    model = PoseNet().to(device).eval() if checkpoint is None else load_model(checkpoint, device)[0]
     print(f"machine: {describe_machine(device)}")
+    print(f"network: {checkpoint or 'untrained, default size'}; encoder centres {model.config.encoder.centres}")
     encoder, score, regression = (count_parameters(m) for m in (model.encoder, model.score_head, model.regression_head))
     print(f"parameters: encoder {encoder:,}, score head {score:,}, regression head {regression:,}; "
           f"encoder + score head {encoder + score:,} (paper: 2.2 M)")

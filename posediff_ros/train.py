@@ -248,8 +248,9 @@ class Trainer:
         names = [NOCS_CATEGORIES.by_id(int(c)).name for c in val["category"]]
         results = {}
         chunks = range(0, len(points), 64)
-        R_reg, t_reg = vector_to_pose(torch.cat([model.regress(model.encode(centred[i : i + 64])) for i in chunks]))
-        results["regression"] = self._table(R_reg, t_reg + centroid, val, names)
+        if self.config.stage != "scratch":  # scratch trains no regression head
+            R_reg, t_reg = vector_to_pose(torch.cat([model.regress(model.encode(centred[i : i + 64])) for i in chunks]))
+            results["regression"] = self._table(R_reg, t_reg + centroid, val, names)
         if self.config.stage != "pretrain":
             estimator = PoseEstimator(
                 model,
@@ -333,6 +334,10 @@ class Trainer:
                     for key, value in table["mean"].items():
                         if key != "count":
                             writer.add_scalar(f"val/{head}/{key}", value, self.step)
+                    mean = table["mean"]
+                    progress.write(f"step {self.step} validation, {head} head: " + ", ".join(
+                        f"{threshold_name(d, c)} {100 * mean[threshold_name(d, c)]:.1f}%" for d, c in THRESHOLDS)
+                        + f", median {mean['rotation_median_deg']:.1f}° {mean['translation_median_cm']:.2f} cm")
                 if score > self.best:
                     self.best = score
                     self.save("best.pt", results)

@@ -1,6 +1,7 @@
 """The `train` entry point end to end on CPU, with a small network and tiny batches."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,11 @@ def test_pretrain_then_joint_writes_loadable_checkpoints(tmp_path, capsys):
     model, _ = load_model(tmp_path / "joint" / "model.pt")
     assert model.config.time_dim == 32
     PoseEstimator.from_checkpoint(tmp_path / "joint" / "model.pt", device="cpu")  # as the node loads it
-    assert "validation (diffusion head" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "validation (diffusion head" in out
+    # every validation pass is reported as it happens, not only at the end
+    assert re.search(r"step 2 validation, regression head: 5deg2cm [\d.]+%.*median [\d.]+° [\d.]+ cm", out)
+    assert re.search(r"step 3 validation, diffusion head: 5deg2cm [\d.]+%", out)
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -68,6 +73,7 @@ def test_resume_continues_exactly(tmp_path):
     straight = load_checkpoint(tmp_path / "straight" / "scratch" / "last.pt")
     resumed = load_checkpoint(tmp_path / "resumed" / "scratch" / "last.pt")
     assert resumed["train"]["step"] == 4
+    assert set(resumed["metrics"]) == {"diffusion"}  # scratch trains (and validates) no regression head
     for key in ("model",):
         for name, value in straight["train"][key].items():
             assert torch.equal(value, resumed["train"][key][name]), name

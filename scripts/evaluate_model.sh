@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The numbers of a model card (models/README.md): a candidate checkpoint on the held-out
+# synthetic test set, single-frame and tracking, and the paper's Table 2 rows.
+#
+#   bash scripts/evaluate_model.sh CHECKPOINT [OUT_DIR]      (default outputs/model_eval)
+#
+# The test set (generated once into $DATA, default data/heldout): split `test` (shape
+# parameters never used in training), 100 scenes x 4 frames, seed 1, every scene with 1-2
+# distractor objects of no category (issue #8's set; > 300 objects, > 1000 instances).
+# Writes OUT_DIR/{single,tracking}.json (per-category tables), predictions, plots (accuracy
+# curves, Figure-2 samples, the worst estimates) and claim1/ (K=1 unguided, K=20/50 pooled,
+# K=1 guided; single-frame / tracking).
+set -euo pipefail
+checkpoint="$1"
+out="${2:-outputs/model_eval}"
+data="${DATA:-data/heldout}"
+bin="${BIN:-.venv/bin}"
+if [ ! -d "$data" ]; then
+  "$bin/generate_dataset" --split test --scenes 100 --frames 4 --seed 1 --distractor-prob 1.0 --overview 4 --out "$data"
+fi
+mkdir -p "$out"
+"$bin/evaluate" --data "$data" --checkpoint "$checkpoint" --json "$out/single.json" \
+  --predictions "$out/single_predictions.jsonl" --plots "$out/plots" | tee "$out/single.txt"
+"$bin/evaluate" --data "$data" --checkpoint "$checkpoint" --tracking --json "$out/tracking.json" \
+  --predictions "$out/tracking_predictions.jsonl" | tee "$out/tracking.txt"
+"$bin/python" benchmarks/claim1_single_sample.py --data "$data" --checkpoint "$checkpoint" --out "$out/claim1"
