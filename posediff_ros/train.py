@@ -152,11 +152,18 @@ def learning_rate_factor(config: TrainConfig):
     return factor
 
 
-def initial_weights(path: str) -> tuple[ModelConfig, dict]:
-    """Model config and the raw (non-EMA) weights of a checkpoint, or its EMA weights if it has no train state."""
+def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict]:
+    """The raw (non-EMA) weights of a checkpoint, or its EMA weights if it has no train state,
+    and its model config with the run's `model.*` overrides applied on top: those that keep
+    every weight's shape (e.g. the encoder's centre counts or radii) continue a model in a
+    new configuration; the others fail when the weights are loaded."""
     payload = load_checkpoint(path)
     weights = payload["train"]["model"] if "train" in payload else payload["model"]
-    return ModelConfig.from_dict(payload["model_config"]), weights
+    values = dict(payload["model_config"])
+    for key, value in overrides.items():
+        merge = key == "encoder" and isinstance(value, dict) and isinstance(values.get(key), dict)
+        values[key] = {**values[key], **value} if merge else value
+    return ModelConfig.from_dict(values), weights
 
 
 class Trainer:
@@ -173,12 +180,16 @@ class Trainer:
         if resume is not None:
             model_config, weights = ModelConfig.from_dict(resume["model_config"]), resume["train"]["model"]
         elif config.init:
-            model_config, weights = initial_weights(config.init)
+            model_config, weights = initial_weights(config.init, config.model)
         else:
             model_config, weights = ModelConfig.from_dict(config.model), None
         self.model = PoseNet(model_config)
         if weights is not None:
-            self.model.load_state_dict(weights)
+            try:
+                self.model.load_state_dict(weights)
+            except RuntimeError as error:
+                raise CheckpointError(f"the start weights do not fit the model config {model_config.as_dict()} "
+                                      f"(model.* overrides must keep every layer's size): {error}") from None
         self.model.to(self.device)
         objective = TrainingObjective(self.model, config.stage, config.translation_weight, config.score_repeats)
         self.objective = objective
@@ -403,7 +414,11 @@ def main(argv: list[str] | None = None) -> None:
         for index, stage in enumerate(stage_plan(top)):
             if index < start:
                 continue
-            Trainer(stage, top, index, resume if index == start else None).train()
+            try:
+                trainer = Trainer(stage, top, index, resume if index == start else None)
+            except (CheckpointError, ValueError) as error:
+                parser.exit(2, f"train: error: {error}\n")
+            trainer.train()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

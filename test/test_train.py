@@ -102,6 +102,20 @@ def test_bad_config_and_resume_are_clear(tmp_path, capsys):
     assert "not a posediff_ros checkpoint" in capsys.readouterr().err
 
 
+def test_init_continues_a_model_in_a_new_encoder_configuration(tmp_path, capsys):
+    train([f"out={tmp_path / 'a'}", "stage=pretrain", "steps=1", "val_every=100", *SMALL])
+    start = tmp_path / "a" / "pretrain" / "model.pt"
+    more_centres = "model.encoder={centres: [96, 48, 24]}"  # same weights, other centre counts
+    train([f"out={tmp_path / 'b'}", "stage=joint", "steps=1", f"init={start}", "val_every=100", *SMALL, more_centres])
+    model, _ = load_model(tmp_path / "b" / "joint" / "model.pt")
+    assert model.config.encoder.centres == [96, 48, 24]
+    assert model.config.encoder.mlps == load_model(start)[0].config.encoder.mlps  # the rest kept from init
+    with pytest.raises(SystemExit) as exit_info:
+        train([f"out={tmp_path / 'c'}", "stage=joint", "steps=1", f"init={start}", *SMALL, "model.time_dim=48"])
+    assert exit_info.value.code == 2
+    assert "start weights do not fit the model config" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
 def test_ddp_with_two_cpu_processes_keeps_replicas_in_sync(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
