@@ -31,6 +31,7 @@ from .geometry import (
 from .model import PoseNet
 
 LABEL_ENCODINGS = ("panoptic", "instance")
+SAMPLING_STARTS = ("noise", "regression")
 
 
 @dataclass
@@ -40,6 +41,10 @@ class SamplerSettings:
     Tracking restarts from the previous pose at t = 0.15 (sigma = 0.036, i.e. 3.6 cm and
     about 2 degrees of noise, GenPose's tracking level) with 4 steps: enough to absorb
     inter-frame motion at camera rates while costing less than half a full sample.
+
+    `start` is where a new object's sampling begins: "noise" (the paper: pure noise at
+    t_start, `steps` steps) or "regression" (not in the paper: the regression head's pose,
+    refined as a track is, from track_t_start with track_steps steps).
     """
 
     sampler: str = "ddim"  # "ddim" or "ode" (adaptive RK45, GenPose's reference sampler)
@@ -52,6 +57,7 @@ class SamplerSettings:
     num_samples: int = 1  # K; K > 1 are averaged (rotations by chordal mean)
     track_t_start: float = 0.15
     track_steps: int = 4
+    start: str = "noise"  # "noise" | "regression"
 
     def __post_init__(self):
         if self.sampler not in ("ddim", "ode"):
@@ -60,6 +66,8 @@ class SamplerSettings:
             raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
         if self.steps < 1 or self.track_steps < 1 or self.num_samples < 1:
             raise ValueError("steps, track_steps and num_samples must be >= 1")
+        if self.start not in SAMPLING_STARTS:
+            raise ValueError(f"start must be one of {SAMPLING_STARTS}, not {self.start!r}")
         if not 0 < self.track_t_start <= self.t_start <= 1:
             raise ValueError("need 0 < track_t_start <= t_start <= 1")
 
@@ -282,7 +290,10 @@ class PoseEstimator:
         x = torch.empty(len(clouds), K, 9, device=self.device)
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
-        if fresh:
+        if fresh and s.start == "regression":
+            R_reg, t_reg = vector_to_pose(self.model.regress(feature[fresh]))
+            x[fresh] = self.sample(feature[fresh], pose_to_vector(R_reg, t_reg), s.track_t_start, s.track_steps)
+        elif fresh:
             x[fresh] = self.sample(feature[fresh], None, s.t_start, s.steps)
         if tracked:
             R0 = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=torch.float32, device=self.device)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from .categories import NOCS_CATEGORIES, CategoryTable
 from .checkpoint import CheckpointError, load_model
 from .diffusion import SCHEDULES
-from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
+from .estimator import SAMPLING_STARTS, FrameEstimate, PoseEstimator, SamplerSettings, auto_device
 from .geometry import rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
 from .paths import default_model_candidates, default_model_path
@@ -199,7 +199,8 @@ def open_dataset(args: argparse.Namespace):
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     return SamplerSettings(sampler=args.sampler, steps=args.steps, t_start=args.t_start, eta=args.eta,
-                           schedule=args.schedule, w_min=args.w_min, w_max=args.w_max, num_samples=args.samples)
+                           schedule=args.schedule, w_min=args.w_min, w_max=args.w_max, num_samples=args.samples,
+                           start=args.start)
 
 
 def device_description(device: torch.device) -> str:
@@ -306,6 +307,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--w-max", type=float, default=d.w_max)
     p.add_argument("--eta", type=float, default=d.eta, help="DDIM stochasticity (0 = deterministic)")
     p.add_argument("--t-start", type=float, default=d.t_start, help="diffusion time sampling starts from")
+    p.add_argument("--start", choices=SAMPLING_STARTS, default=d.start,
+                   help="noise: the paper's sampling; regression: refine the regression head's pose like a track")
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")

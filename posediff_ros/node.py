@@ -34,7 +34,7 @@ from visualization_msgs.msg import MarkerArray
 from .categories import Category, CategoryTable
 from .checkpoint import CheckpointError
 from .diffusion import SCHEDULES
-from .estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
+from .estimator import LABEL_ENCODINGS, SAMPLING_STARTS, PoseEstimator, SamplerSettings
 from .geometry import backproject_labels, valid_depth
 from .paths import default_model_candidates, default_model_path
 from .ros import messages
@@ -69,6 +69,8 @@ PARAMETERS = [
     Param("sampler", "ddim", "Pose sampler", choices=("ddim", "ode")),
     Param("steps", 10, "Sampler steps for a new object (ddim)", (1, 500)),
     Param("t_start", 0.55, "Diffusion time a new object's sampling starts from", (0.01, 1.0)),
+    Param("start", "noise", "A new object's sampling starts from noise at t_start (the paper) or from the "
+          "regression head's pose, refined like a track (track_t_start, track_steps)", choices=SAMPLING_STARTS),
     Param("eta", 0.0, "DDIM stochasticity (0 = deterministic)", (0.0, 1.0)),
     Param("num_samples", 1, "K poses sampled per object and averaged; K > 1 also gives the covariance", (1, 256)),
     Param("schedule", "exponential", "Score-scaling (guidance) schedule", choices=tuple(SCHEDULES)),
@@ -194,7 +196,7 @@ class EstimatorNode(Node):
         settings = SamplerSettings(sampler=p["sampler"], steps=p["steps"], t_start=p["t_start"], eta=p["eta"],
                                    schedule=p["schedule"], w_min=p["w_min"], w_max=p["w_max"],
                                    num_samples=p["num_samples"], track_t_start=p["track_t_start"],
-                                   track_steps=p["track_steps"])
+                                   track_steps=p["track_steps"], start=p["start"])
         categories = category_table(p["categories"])
         if p["label_encoding"] == "instance" and p["instance_category"] not in categories:
             raise ValueError(f"label_encoding 'instance' needs instance_category to be one of {categories.names}")

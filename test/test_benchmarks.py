@@ -23,6 +23,7 @@ import claim2_steps  # noqa: E402
 import claim3_schedules  # noqa: E402
 import claim4_convergence  # noqa: E402
 import common  # noqa: E402
+import plot_training  # noqa: E402
 from test_train import SMALL  # noqa: E402
 
 KEYS = {threshold_name(d, c) for d, c in THRESHOLDS}
@@ -101,6 +102,15 @@ def test_claim4_convergence(inputs, tmp_path):
                                      "--out", str(tmp_path)])
     assert sorted(p.name for p in (tmp_path / "runs" / "scratch" / "scratch" / "tb").iterdir()) == before
     assert again["runs"]["scratch"]["curve"]["steps"] == [2, 4]
+
+    # the two-stage run's validation curves, stages one after the other, as a model card shows them
+    two_stage = tmp_path / "runs" / "pretrain_joint"
+    curves = plot_training.stage_curves(two_stage, "10deg5cm")
+    assert curves["regression"][0] == [2, 4] and curves["diffusion"][0] == [4]
+    plot_training.main([str(two_stage), "--out", str(tmp_path / "training.png")])
+    assert imread(tmp_path / "training.png").shape[1] >= 600
+    with pytest.raises(SystemExit, match="no stage folder"):
+        plot_training.stage_curves(tmp_path, "10deg5cm")
 
 
 def test_curve_analysis_on_hand_made_curves():

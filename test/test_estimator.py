@@ -83,6 +83,31 @@ def test_poses_labels_and_skips(settings):
     assert {"preprocess", "encoder", "sampler", "total"} <= set(result.timings)
 
 
+def test_regression_start_refines_the_regression_pose_like_a_track():
+    rotations = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.5, 0.2]]))
+
+    class Recording(PointMassNet):
+        regressed, times = 0, []
+
+        def regress(self, feature):  # an exact regression head: the target pose
+            self.regressed += 1
+            return feature
+
+        def score(self, feature, x, t):
+            self.times.append(float(t.max()))
+            return super().score(feature, x, t)
+
+    net = Recording(rotations)
+    settings = SamplerSettings(start="regression")
+    result = PoseEstimator(net, settings=settings).estimate(*frame()[:2], K, track=False)
+    assert net.regressed == 1  # all new objects in one batch
+    assert len(net.times) == settings.track_steps and net.times[0] == pytest.approx(settings.track_t_start)
+    np.testing.assert_allclose(result.objects[1].R, rotations[1].numpy(), atol=1e-3)
+    np.testing.assert_allclose(result.objects[1].t, frame()[2][6000], atol=2e-3)
+    with pytest.raises(ValueError, match="start must be one of"):
+        SamplerSettings(start="zeros")
+
+
 def test_tracking_uses_the_previous_pose_and_forgets_lost_objects():
     rotations = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.5, 0.2]]))
     estimator = PoseEstimator(PointMassNet(rotations), max_missed=1)

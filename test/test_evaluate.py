@@ -38,8 +38,8 @@ def test_cli_outputs(dataset_dir, tmp_path):
     save_checkpoint(checkpoint, PoseNet())
     out = tmp_path / "out"
     run(["--data", str(dataset_dir), "--checkpoint", str(checkpoint), "--device", "cpu", "--tracking",
-         "--steps", "3", "--json", str(out / "summary.json"), "--predictions", str(out / "predictions.jsonl"),
-         "--plots", str(out / "plots")])
+         "--steps", "3", "--start", "regression", "--json", str(out / "summary.json"),
+         "--predictions", str(out / "predictions.jsonl"), "--plots", str(out / "plots")])
     instances = sum(len(f.instances) for f in map(SyntheticDataset(dataset_dir).__getitem__, range(4)))
 
     summary = json.loads((out / "summary.json").read_text())
@@ -50,6 +50,7 @@ def test_cli_outputs(dataset_dir, tmp_path):
     assert summary["table"]["mean"]["count"] == instances
     assert set(summary["table"]["mean"]) >= {threshold_name(d, c) for d, c in THRESHOLDS}
     assert summary["settings"]["steps"] == 3 and summary["tracking"] is True
+    assert summary["settings"]["start"] == "regression"
     assert summary["speed"]["fps"] > 0 and summary["speed"]["objects"] == instances - summary["skipped"]
 
     lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
