@@ -58,7 +58,9 @@ def bf16_is_fast(device: torch.device) -> bool:
     measured on a 2-core EPYC); elsewhere it would be emulated and slower."""
     if device.type == "cuda":
         return True
-    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 class EpochSampler(Sampler[int]):
