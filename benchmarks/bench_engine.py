@@ -26,7 +26,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
-from posediff_ros.checkpoint import load_model  # noqa: E402
 from posediff_ros.data import (  # noqa: E402
     DepthNoise,
     MaskNoise,
@@ -37,6 +36,7 @@ from posediff_ros.data import (  # noqa: E402
     sample_scene,
 )
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
+from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
@@ -75,8 +75,10 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
 
-    checkpoint = None if args.untrained else args.checkpoint or default_model_path()
-    model = PoseNet().to(device).eval() if checkpoint is None else load_model(checkpoint, device)[0]
+    if args.untrained or (args.checkpoint is None and default_model_path() is None):
+        checkpoint, model = None, PoseNet().to(device).eval()
+    else:
+        model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     print(f"machine: {describe_machine(device)}")
     print(f"network: {checkpoint or 'untrained, default size'}; encoder centres {model.config.encoder.centres}")
     encoder, score, regression = (count_parameters(m) for m in (model.encoder, model.score_head, model.regression_head))

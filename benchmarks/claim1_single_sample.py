@@ -27,7 +27,6 @@ from common import (  # noqa: E402
     add_common_arguments,
     evaluate_setting,
     header,
-    load_checkpoint_model,
     load_frames,
     markdown_table,
     number,
@@ -36,6 +35,7 @@ from common import (  # noqa: E402
 )
 
 from posediff_ros.estimator import SamplerSettings  # noqa: E402
+from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 
 NAME = "claim1_single_sample"
 MODES = {"single": False, "tracking": True}
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--track-steps", type=int, default=defaults.track_steps, help="DDIM steps when tracking")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_checkpoint_model(args.checkpoint, args.device)
+    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     results = []

@@ -24,7 +24,6 @@ from common import (  # noqa: E402
     add_common_arguments,
     evaluate_setting,
     header,
-    load_checkpoint_model,
     load_frames,
     markdown_table,
     number,
@@ -33,6 +32,7 @@ from common import (  # noqa: E402
 )
 
 from posediff_ros.estimator import SamplerSettings  # noqa: E402
+from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 
 NAME = "claim2_steps"
 PAPER_STEPS = [500, 200, 100, 50, 20, 10, 5]
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, nargs="+", default=PAPER_STEPS, help="DDIM step counts to compare")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_checkpoint_model(args.checkpoint, args.device)
+    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     results = []

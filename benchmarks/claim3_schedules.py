@@ -36,7 +36,6 @@ from common import (  # noqa: E402
     add_common_arguments,
     evaluate_setting,
     header,
-    load_checkpoint_model,
     load_frames,
     markdown_table,
     number,
@@ -46,7 +45,10 @@ from common import (  # noqa: E402
 
 from posediff_ros.diffusion import SCHEDULES  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import sample_rotations  # noqa: E402
+from posediff_ros.evaluate import (
+    load_model_or_exit,  # noqa: E402
+    sample_rotations,  # noqa: E402
+)
 from posediff_ros.plots import plot_rotation_samples, relative_yaw_pitch_roll  # noqa: E402
 
 NAME = "claim3_schedules"
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--objects", type=int, default=30, help="at most this many symmetric objects for diversity")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_checkpoint_model(args.checkpoint, args.device)
+    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     base = SamplerSettings(steps=args.steps, num_samples=1)

@@ -15,13 +15,11 @@ from pathlib import Path
 import torch
 from machine import describe_machine  # benchmarks/ is on sys.path: the claim scripts put it there
 
-from posediff_ros.checkpoint import CheckpointError, load_model
 from posediff_ros.data.layout import Frame, SyntheticDataset
-from posediff_ros.estimator import PoseEstimator, SamplerSettings, auto_device
+from posediff_ros.estimator import PoseEstimator, SamplerSettings
 from posediff_ros.evaluate import evaluate_frames, finite_or_none, results_table
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
-from posediff_ros.paths import default_model_candidates, default_model_path
 
 THRESHOLD_KEYS = [threshold_name(d, c) for d, c in THRESHOLDS]
 THRESHOLD_LABELS = {threshold_name(d, c): f"{d:g}°{c:g}cm" for d, c in THRESHOLDS}
@@ -41,20 +39,6 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
     parser.add_argument("--seed", type=int, default=0, help="seed of every estimator (the same for every setting)")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks") / name, help="output folder")
-
-
-def load_checkpoint_model(path: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
-    """The network of `path` (default: the shipped model) on the chosen device; exits with a clear message."""
-    checkpoint = path or default_model_path()
-    if checkpoint is None:
-        raise SystemExit("no --checkpoint given and no default model found at:\n  "
-                         + "\n  ".join(map(str, default_model_candidates())))
-    device = auto_device() if device_name == "auto" else torch.device(device_name)
-    try:
-        model, _ = load_model(checkpoint, device)
-    except CheckpointError as error:
-        raise SystemExit(str(error)) from None
-    return model, device, checkpoint
 
 
 def load_frames(data: Path, max_frames: int | None) -> list[Frame]:

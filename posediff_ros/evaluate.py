@@ -32,6 +32,7 @@ from .diffusion import SCHEDULES
 from .estimator import SAMPLING_STARTS, FrameEstimate, PoseEstimator, SamplerSettings, auto_device
 from .geometry import rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
+from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_rotation_samples
 
@@ -197,6 +198,21 @@ def open_dataset(args: argparse.Namespace):
     return NocsDataset(args.nocs, args.nocs_split)
 
 
+def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
+    """The network of `checkpoint` (default: the shipped model) on `device_name` ("auto" too),
+    for command-line tools: a missing or unreadable file exits with a clear message."""
+    checkpoint = checkpoint or default_model_path()
+    if checkpoint is None:
+        raise SystemExit("no --checkpoint given and no default model found at:\n  "
+                         + "\n  ".join(map(str, default_model_candidates())))
+    device = auto_device() if device_name == "auto" else torch.device(device_name)
+    try:
+        model, _ = load_model(checkpoint, device)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from None
+    return model, device, checkpoint
+
+
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     return SamplerSettings(sampler=args.sampler, steps=args.steps, t_start=args.t_start, eta=args.eta,
                            schedule=args.schedule, w_min=args.w_min, w_max=args.w_max, num_samples=args.samples,
@@ -325,19 +341,11 @@ def _parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> dict:
     """Run the evaluation; returns the summary that --json writes (with inf where JSON gets null)."""
     args = _parser().parse_args(argv)
-    checkpoint = args.checkpoint or default_model_path()
-    if checkpoint is None:
-        raise SystemExit("no --checkpoint given and no default model found at:\n  "
-                         + "\n  ".join(map(str, default_model_candidates())))
     try:
         settings = sampler_settings(args)
     except ValueError as error:
         raise SystemExit(f"invalid sampler options: {error}") from None
-    device = auto_device() if args.device == "auto" else torch.device(args.device)
-    try:
-        model, _ = load_model(checkpoint, device)
-    except CheckpointError as error:
-        raise SystemExit(str(error)) from None
+    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     estimator = PoseEstimator(model, device=device, settings=settings, seed=args.seed)
     frames = _Frames(open_dataset(args), args.max_frames)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
+from posediff_ros import evaluate
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data import generate
 from posediff_ros.metrics import THRESHOLDS, threshold_name
@@ -22,7 +23,6 @@ import claim1_single_sample  # noqa: E402
 import claim2_steps  # noqa: E402
 import claim3_schedules  # noqa: E402
 import claim4_convergence  # noqa: E402
-import common  # noqa: E402
 import plot_training  # noqa: E402
 from test_train import SMALL  # noqa: E402
 
@@ -128,6 +128,6 @@ def test_curve_analysis_on_hand_made_curves():
 
 
 def test_no_checkpoint_is_a_clear_error(inputs, monkeypatch):
-    monkeypatch.setattr(common, "default_model_path", lambda: None)
+    monkeypatch.setattr(evaluate, "default_model_path", lambda: None)
     with pytest.raises(SystemExit, match="no --checkpoint given and no default model found"):
         claim2_steps.main(inputs[:2])
