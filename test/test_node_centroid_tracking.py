@@ -9,7 +9,7 @@ when each object was matched to its own track, so "all tracked" checks the assoc
 
 import numpy as np
 import pytest
-from test_node_dds import Harness, K, NodeProcess, synthetic_frames, wait_until
+from test_node_dds import Harness, K, NodeProcess, synthetic_frames
 
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.geometry import backproject
@@ -64,9 +64,7 @@ def test_permuted_labels_keep_their_tracks(node):
         second = ros.poses_for(second_header)
         assert {d.id for d in second.detections} == {d.id for d in first.detections}
         assert all(d.results[0].hypothesis.class_id == "mug" for d in second.detections)
-        markers = [m for a in list(ros.received["markers"]) for m in a.markers if m.header.stamp == second_header.stamp]
-        wait_until(lambda: any(m.ns == "labels" for m in markers), "label markers")
-        labels = [m.text for m in markers if m.ns == "labels"]
+        labels = [m.text for m in ros.markers_for(second_header) if m.ns == "labels"]
         assert len(labels) == len(order) and all(text.endswith("(tracked)") for text in labels), labels
     finally:
         ros.close()
