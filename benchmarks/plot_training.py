@@ -1,9 +1,10 @@
 """Validation curves of a training run: accuracy of both heads against steps (a model card's picture).
 
-    python benchmarks/plot_training.py RUN_DIR --out curves.png [--metrics 5deg2cm 10deg5cm]
+    python benchmarks/plot_training.py RUN_DIR [RUN_DIR ...] --out curves.png [--metrics 5deg2cm 10deg5cm]
 
 RUN_DIR is what `train out=RUN_DIR` wrote: its stage folders (pretrain/, joint/, scratch/)
-with TensorBoard logs. Stages are drawn one after the other (pretrain, then joint), so the
+with TensorBoard logs. Stages are drawn one after the other (pretrain, then joint), and so
+are several runs (a run continued from another's weights with `init=` follows it), so the
 x axis counts every training step; each head's curve per metric, from `val/<head>/<metric>`.
 """
 
@@ -22,13 +23,16 @@ STAGE_ORDER = ("pretrain", "joint", "scratch")
 HEAD_STYLES = {"regression": ":", "diffusion": "-"}
 
 
-def stage_curves(run: Path, metric: str) -> dict[str, tuple[list[int], list[float]]]:
-    """{'<head>': (steps, values)} over the run's stages in training order, steps counted across stages."""
+def stage_curves(runs: list[Path], metric: str) -> dict[str, tuple[list[int], list[float]]]:
+    """{'<head>': (steps, values)} over the runs' stages in training order, steps counted across them."""
     curves: dict[str, tuple[list[int], list[float]]] = {}
     offset = 0
-    stages = [run / name for name in STAGE_ORDER if (run / name / "tb").is_dir()]
-    if not stages:
-        raise SystemExit(f"{run} holds no stage folder with TensorBoard logs ({', '.join(STAGE_ORDER)})")
+    stages = []
+    for run in runs:
+        found = [run / name for name in STAGE_ORDER if (run / name / "tb").is_dir()]
+        if not found:
+            raise SystemExit(f"{run} holds no stage folder with TensorBoard logs ({', '.join(STAGE_ORDER)})")
+        stages.extend(found)
     for stage in stages:
         last = 0
         for head in HEAD_STYLES:
@@ -44,13 +48,13 @@ def stage_curves(run: Path, metric: str) -> dict[str, tuple[list[int], list[floa
     return curves
 
 
-def plot_run(run: Path, metrics: list[str], path: Path) -> None:
+def plot_runs(runs: list[Path], metrics: list[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
     for colour, metric in zip(("tab:blue", "tab:orange", "tab:green", "tab:red"), metrics):
-        for head, (steps, values) in stage_curves(run, metric).items():
+        for head, (steps, values) in stage_curves(runs, metric).items():
             ax.plot(steps, [100 * v for v in values], HEAD_STYLES[head], marker="o", ms=3, color=colour,
                     label=f"{metric}, {head} head")
-    ax.set(xlabel="training steps (all stages)", ylabel="validation accuracy (%)", ylim=(0, 100), title=str(run))
+    ax.set(xlabel="training steps (all stages)", ylabel="validation accuracy (%)", ylim=(0, 100), title=" + ".join(map(str, runs)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)
@@ -59,11 +63,11 @@ def plot_run(run: Path, metrics: list[str], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", type=Path)
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders, in training order")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument("--metrics", nargs="+", default=["5deg2cm", "10deg5cm"])
     args = parser.parse_args(argv)
-    plot_run(args.run, args.metrics, args.out)
+    plot_runs(args.runs, args.metrics, args.out)
     print(f"wrote {args.out}")
 
 

@@ -105,12 +105,15 @@ def test_claim4_convergence(inputs, tmp_path):
 
     # the two-stage run's validation curves, stages one after the other, as a model card shows them
     two_stage = tmp_path / "runs" / "pretrain_joint"
-    curves = plot_training.stage_curves(two_stage, "10deg5cm")
+    curves = plot_training.stage_curves([two_stage], "10deg5cm")
     assert curves["regression"][0] == [2, 4] and curves["diffusion"][0] == [4]
-    plot_training.main([str(two_stage), "--out", str(tmp_path / "training.png")])
+    # a run continued from it follows it on the step axis
+    continued = plot_training.stage_curves([two_stage, two_stage], "10deg5cm")
+    assert continued["regression"][0] == [2, 4, 6, 8] and continued["diffusion"][0] == [4, 8]
+    plot_training.main([str(two_stage), str(two_stage), "--out", str(tmp_path / "training.png")])
     assert imread(tmp_path / "training.png").shape[1] >= 600
     with pytest.raises(SystemExit, match="no stage folder"):
-        plot_training.stage_curves(tmp_path, "10deg5cm")
+        plot_training.stage_curves([two_stage, tmp_path], "10deg5cm")
 
 
 def test_curve_analysis_on_hand_made_curves():
