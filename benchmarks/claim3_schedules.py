@@ -45,10 +45,7 @@ from common import (  # noqa: E402
 
 from posediff_ros.diffusion import SCHEDULES  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import (
-    load_model_or_exit,  # noqa: E402
-    sample_rotations,  # noqa: E402
-)
+from posediff_ros.evaluate import load_model_or_exit, sample_rotations  # noqa: E402
 from posediff_ros.plots import plot_rotation_samples, relative_yaw_pitch_roll  # noqa: E402
 
 NAME = "claim3_schedules"

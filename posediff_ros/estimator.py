@@ -291,6 +291,7 @@ class PoseEstimator:
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if fresh and s.start == "regression":
+            # Through the pose and back: the raw 6D output is made orthonormal, as a track's start is.
             R_reg, t_reg = vector_to_pose(self.model.regress(feature[fresh]))
             x[fresh] = self.sample(feature[fresh], pose_to_vector(R_reg, t_reg), s.track_t_start, s.track_steps)
         elif fresh:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,7 @@ class Harness:
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
         self.thread.start()
         self.clock_ns = self.node.get_clock().now().nanoseconds
-        self.sent: dict[tuple[int, int], list[tuple]] = {}  # stamp -> (publisher, message) of the last frame
+        self.last_frame: tuple[Header | None, list[tuple]] = (None, [])  # header, [(publisher, message)]
 
     def close(self):
         self.executor.shutdown(timeout_sec=2)
@@ -148,32 +149,41 @@ class Harness:
                     (self.mask_pub, array_to_image(mask, mask_encoding, header))]
         if info:
             messages.insert(0, (self.info_pub, intrinsics_to_camera_info(intrinsics, header)))
-        self.sent = {(header.stamp.sec, header.stamp.nanosec): messages}
+        self.last_frame = (header, messages)
         for publisher, msg in messages:
             publisher.publish(msg)
         return header
 
-    def poses_for(self, header, timeout: float = TIMEOUT) -> Detection3DArray:
-        """The node's poses for a frame; the frame is sent again while none arrive.
+    def resend_until(self, header: Header, wait: Callable[[float], object], timeout: float = TIMEOUT) -> None:
+        """Call `wait(seconds)` (it raises AssertionError when its time is up) until it succeeds,
+        sending the frame of `header`, the last one published, again every RESEND_AFTER seconds.
 
         Sensor-data QoS is best effort: a frame sent before the node's reader has matched this
         writer (discovery is not symmetric), or whose images are processed before their camera
         info arrived, is lost without a trace. A camera's next frame would recover; here the
-        same frame (same stamp) is resent after RESEND_AFTER seconds without poses.
+        same frame (same stamp) is sent again.
         """
-        def found():
-            return next((m for m in list(self.received["poses"]) if m.header.stamp == header.stamp), None)
         deadline = time.monotonic() + timeout
         while True:
             try:
-                wait_until(lambda: found() is not None, f"poses for stamp {header.stamp}",
-                           min(RESEND_AFTER, deadline - time.monotonic()))
-                return found()
-            except AssertionError:
+                wait(min(RESEND_AFTER, deadline - time.monotonic()))
+                return
+            except AssertionError as error:
                 if time.monotonic() >= deadline:
-                    raise AssertionError(f"timed out after {timeout} s waiting for poses for stamp {header.stamp}")
-                for publisher, msg in self.sent.get((header.stamp.sec, header.stamp.nanosec), []):
-                    publisher.publish(msg)
+                    raise AssertionError(f"{error} (gave up after {timeout} s, resending every "
+                                         f"{RESEND_AFTER} s)") from None
+                last, messages = self.last_frame
+                if last is not None and last.stamp == header.stamp:
+                    for publisher, msg in messages:
+                        publisher.publish(msg)
+
+    def poses_for(self, header, timeout: float = TIMEOUT) -> Detection3DArray:
+        """The node's poses for a frame (resent while none arrive, see resend_until)."""
+        def found():
+            return next((m for m in list(self.received["poses"]) if m.header.stamp == header.stamp), None)
+        self.resend_until(header, lambda seconds: wait_until(lambda: found() is not None,
+                                                             f"poses for stamp {header.stamp}", seconds), timeout)
+        return found()
 
     def markers_for(self, header) -> list[Marker]:
         wait_until(lambda: any(a.markers and a.markers[0].header.stamp == header.stamp
@@ -245,15 +255,8 @@ def expected_ids(instances) -> set[str]:
 def test_no_camera_info_yet_is_reported(node, ros, frames):
     start = len(node.lines)
     pattern = r"WARN.*frame skipped: no camera info received yet on '/test/camera_info'"
-    attempts = int(TIMEOUT / RESEND_AFTER)
-    for attempt in range(attempts):  # a frame sent before discovery ended is lost (see Harness.poses_for)
-        ros.publish(frames[0][0], frames[0][1], info=False)
-        try:
-            node.wait_for_line(pattern, start, timeout=RESEND_AFTER)
-            break
-        except AssertionError:
-            if attempt == attempts - 1:
-                raise
+    header = ros.publish(frames[0][0], frames[0][1], info=False)
+    ros.resend_until(header, lambda seconds: node.wait_for_line(pattern, start, timeout=seconds))
     assert node.process.poll() is None
 
 
