@@ -1,7 +1,7 @@
 # posediff_ros developer tasks. Everything runs from the project's own
 # environment in .venv, which `make venv` creates on first use.
 #
-#   make venv   set up .venv (PyTorch, requirements, ROS 2 wheels, interfaces)
+#   make venv   set up .venv (PyTorch, requirements(-dev).txt, ROS 2 wheels, interfaces)
 #   make lint   ruff check
 #   make test   lint, then pytest test/
 #   make demo   the live demo: synthetic camera + estimator node, live accuracy
@@ -13,7 +13,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 
 # Redo the set-up when one of these changes (stamp file = last success).
-SETUP_INPUTS := scripts/setup_env.sh requirements.txt setup.py setup.cfg package.xml \
+SETUP_INPUTS := scripts/setup_env.sh requirements.txt requirements-dev.txt setup.py setup.cfg package.xml \
                 $(shell find interfaces -type f 2>/dev/null)
 
 # Folders with Python code to lint (only those that exist).

@@ -35,6 +35,7 @@ def save_checkpoint(path: str | Path, model: PoseNet, **extra) -> None:
         "version": VERSION,
         "model_config": model.config.as_dict(),
         "model": model.state_dict(),
+        "regression_head_trained": model.regression_head_trained,
         **extra,
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -69,12 +70,39 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return payload
 
 
+def regression_head_trained(payload: dict) -> bool:
+    """Whether a checkpoint's regression head was trained; files from before the flag tell by
+    their stage (only `scratch` training leaves the head untouched)."""
+    return bool(payload.get("regression_head_trained", payload.get("stage") in ("pretrain", "joint")))
+
+
+def usable_device(device: str | torch.device) -> torch.device:
+    """`device` as a torch.device; CheckpointError saying why when this machine has no such CUDA device."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return device
+    if not torch.cuda.is_available():
+        why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU or driver found"
+        raise CheckpointError(f"device '{device}' was requested but CUDA is not available ({why}); use "
+                              "device 'cpu', or 'auto', which runs on the CPU here and on CUDA where it is available")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise CheckpointError(f"device '{device}' was requested but only {torch.cuda.device_count()} "
+                              "CUDA device(s) are visible")
+    return device
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[PoseNet, dict]:
-    """Rebuild the network from a checkpoint's config and load its weights (eval mode)."""
-    payload = load_checkpoint(path, map_location=device)
+    """Rebuild the network from a checkpoint's config and load its weights (eval mode) onto `device`.
+
+    The weights are read onto the CPU first and then moved: a checkpoint saved on a GPU
+    loads anywhere, and a device problem is reported as one, not as an unreadable file.
+    """
+    device = usable_device(device)
+    payload = load_checkpoint(path)
     try:
         model = PoseNet(ModelConfig.from_dict(payload["model_config"]))
         model.load_state_dict(payload["model"])
+        model.regression_head_trained = regression_head_trained(payload)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{path} does not fit the posediff_ros network: {error}") from error
     return model.to(device).eval(), payload

@@ -7,6 +7,10 @@ ground truth, and prints once a second: frames and rate, latency, drops, mean ro
 translation errors and the 5°2cm / 10°5cm fractions so far. It stops after `--duration`
 seconds or on Ctrl-C and always stops its child processes. Their logs go to files whose
 paths are printed (and whose tails are shown if a child fails).
+
+`--attach` starts nothing and only watches a demo that already runs (`ros2 launch
+posediff_ros demo.launch.py`): starting a second camera and estimator beside it would put
+two publishers on each topic.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from .synthetic_camera import SYMMETRIC_TAG
 
 @dataclass
 class Accuracy:
-    """Errors of matched objects so far (DESIGN.md §1 metrics)."""
+    """Errors of matched objects so far (docs/conventions.md §7 metrics)."""
 
     rotation_deg: list[float] = field(default_factory=list)
     translation_cm: list[float] = field(default_factory=list)
@@ -101,6 +105,8 @@ class Child:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="live_demo", description=__doc__.splitlines()[0])
+    p.add_argument("--attach", action="store_true",
+                   help="start no nodes: watch the running demo.launch.py (the options below are then ignored)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C")
     p.add_argument("--rate", type=float, default=2.0, help="camera frames per second")
     p.add_argument("--model", default="", help="checkpoint (default: the shipped model)")
@@ -117,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.attach:
+        print("live_demo: watching the running demo (/object_poses against /synthetic_camera/ground_truth)",
+              flush=True)
+        return _watch(args, [])
     log_dir = Path(tempfile.mkdtemp(prefix="posediff_demo_"))
     camera_args = ["-p", f"rate:={float(args.rate)}", "-p", f"width:={args.width}", "-p", f"height:={args.height}",
                    "-p", f"max_objects:={args.max_objects}", "-p", f"frames_per_scene:={args.frames_per_scene}",

@@ -1,8 +1,9 @@
-"""Where the package's installed data lives: the default checkpoint.
+"""Where the package's installed data lives: the default checkpoint and training config.
 
-Checkpoints ship in the repository's `models/` folder, which setup.py installs to
-`share/posediff_ros/models`. The node and the evaluator share this lookup so that both
-pick the same default model.
+Checkpoints ship in the repository's `models/` folder and configs in `config/`, which
+setup.py installs to `share/posediff_ros/models` and `share/posediff_ros/config`. The
+node, the evaluator and the trainer share this lookup, so a colcon install, a pip install
+and a checkout all find the same files.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 PACKAGE = "posediff_ros"
 DEFAULT_MODEL = "posediff_default.pt"
+DEFAULT_TRAIN_CONFIG = "train.yaml"
 
 
 def share_dirs() -> list[Path]:
@@ -39,4 +41,18 @@ def default_model_candidates() -> list[Path]:
 
 def default_model_path() -> Path | None:
     """The first existing `models/posediff_default.pt`, or None when no default model is installed."""
-    return next((p for p in default_model_candidates() if p.is_file()), None)
+    return _first_file(default_model_candidates())
+
+
+def default_train_config_candidates() -> list[Path]:
+    """Every place `default_train_config_path` looks, in order (for messages)."""
+    return [d / "config" / DEFAULT_TRAIN_CONFIG for d in share_dirs()]
+
+
+def default_train_config_path() -> Path | None:
+    """The first existing `config/train.yaml` (the training defaults, documented), or None."""
+    return _first_file(default_train_config_candidates())
+
+
+def _first_file(candidates: list[Path]) -> Path | None:
+    return next((p for p in candidates if p.is_file()), None)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or update the project's Python environment in .venv:
-#   1. PyTorch (CPU) and the Python requirements (requirements.txt),
+#   1. PyTorch (CPU) and the Python requirements (requirements-dev.txt: the
+#      runtime requirements.txt plus tests and lint),
 #   2. ROS 2 Kilted from PyPI wheels (rclpy, message packages, Fast DDS),
 #   3. vision_msgs and tf2_msgs, which PyPI lacks, built from interfaces/
 #      with colcon and installed into .venv itself,
@@ -102,8 +103,8 @@ if [[ ! -x "$VENV/bin/pip" ]]; then
   "$PYTHON" -m venv "$VENV" || { rm -rf "$VENV"; apt_install python3.11-venv; "$PYTHON" -m venv "$VENV"; }
 fi
 
-log "pip install: $TORCH, requirements.txt, ROS 2 wheels"
-pip_install "$TORCH" -r "$ROOT/requirements.txt" "${ROS_RUNTIME[@]}" "${ROS_BUILD[@]}"
+log "pip install: $TORCH, requirements-dev.txt, ROS 2 wheels"
+pip_install "$TORCH" -r "$ROOT/requirements-dev.txt" "${ROS_RUNTIME[@]}" "${ROS_BUILD[@]}"
 
 # --- 2. point the wheels' CMake files at this Python -------------------------
 # The wheels were built in a manylinux container and their exported CMake

@@ -50,6 +50,9 @@ class PoseNet(nn.Module):
         feature_dim = self.encoder.out_channels
         self.regression_head = RegressionHead(feature_dim, self.config.regression_hidden)
         self.score_head = ScoreHead(feature_dim, self.config.time_dim, self.config.pose_dim, self.config.head_hidden)
+        # Whether the regression head was ever trained (a `scratch` model's is random): not a
+        # weight but a fact about the weights, saved beside them and set by checkpoint.load_model.
+        self.regression_head_trained = False
 
     def sigma(self, t: torch.Tensor) -> torch.Tensor:
         """VE noise level sigma(t) = sigma_min (sigma_max / sigma_min)^t."""

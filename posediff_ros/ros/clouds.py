@@ -1,7 +1,8 @@
 """sensor_msgs/PointCloud2 of xyz points: sensor_msgs_py where installed, else NumPy.
 
 Both produce the same message: fields x, y, z as FLOAT32 at offsets 0, 4, 8, 12-byte
-points, one row, little-endian, dense.
+points, one row, little-endian (sensor_msgs_py writes the host's order, little on every
+platform ROS 2 supports), `is_dense=False` (sensor_msgs_py's `create_cloud` always sets it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def _cloud_xyz32(header, points: np.ndarray):
     points = np.ascontiguousarray(points, dtype="<f4").reshape(-1, 3)
     fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")]
     return PointCloud2(header=header, height=1, width=len(points), fields=fields, is_bigendian=False,
-                       point_step=12, row_step=12 * len(points), is_dense=True,
+                       point_step=12, row_step=12 * len(points), is_dense=False,
                        data=array.array("B", points.tobytes()))
 
 

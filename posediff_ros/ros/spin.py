@@ -1,12 +1,24 @@
-"""The `main()` of a node: explicit rclpy.init()/shutdown() around spinning (DESIGN.md §2)."""
+"""The `main()` of a node: explicit rclpy.init()/shutdown() around spinning (docs/conventions.md §8.3).
+
+Ctrl-C stops the node before its context. rclpy's own SIGINT handler would shut the
+context down at once, from a thread of its own, while the node's worker may still be
+inside a frame; its publish then fails ("publisher's context is invalid"). So SIGINT
+stays Python's KeyboardInterrupt in the main thread, which spins in short slices to
+notice it, destroys the node (joining its threads) and only then shuts rclpy down.
+SIGTERM keeps rclpy's handler, an immediate shutdown that the nodes tolerate quietly.
+"""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+SIGINT_LATENCY = 0.1  # seconds: the longest the executor waits before a pending Ctrl-C is seen
 
 
 def run_node(make_node: Callable[[], Node], name: str, startup_errors: tuple[type[Exception], ...],
@@ -16,7 +28,9 @@ def run_node(make_node: Callable[[], Node], name: str, startup_errors: tuple[typ
     An error of `startup_errors` while creating the node (a bad parameter, a missing
     model) is logged as one line and gives exit code 1 instead of a traceback.
     """
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGTERM)
+    # A shell's background job inherits SIGINT ignored; Python then installs no handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     node = None
     try:
         try:
@@ -24,7 +38,10 @@ def run_node(make_node: Callable[[], Node], name: str, startup_errors: tuple[typ
         except startup_errors as error:
             rclpy.logging.get_logger(name).error(f"cannot start: {error}")
             return 1
-        rclpy.spin(node)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while executor.context.ok():
+            executor.spin_once(timeout_sec=SIGINT_LATENCY)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

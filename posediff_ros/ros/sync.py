@@ -2,10 +2,11 @@
 
 On a ROS 2 install `message_filters` is used. The PyPI wheels lack it, so a small
 equivalent with the same semantics stands in: one queue per input keyed by header stamp
-(at most `queue_size`, the oldest dropped), and on each arrival the closest messages of
-the other inputs within `slop` seconds form a set when the set's spread is below `slop`;
-the matched messages leave their queues. Like message_filters, the callback runs under
-the synchronizer's lock, so it must only hand the set over, not process it.
+(at most `queue_size`, the oldest dropped, even the one arriving), and on each arrival the
+closest messages of the other inputs within `slop` seconds form a set when the set's
+spread is below `slop`; the matched messages leave their queues. Like message_filters,
+the callback runs under the synchronizer's lock, so it must only hand the set over, not
+process it.
 """
 
 from __future__ import annotations
@@ -19,34 +20,40 @@ def _stamp_ns(msg) -> int:
     return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
-class _Subscriber:
+class _SimpleFilter:
+    """message_filters.SimpleFilter: callbacks get the messages, then their registered extra arguments."""
+
+    def __init__(self):
+        self.callbacks: dict[int, tuple[Callable, tuple]] = {}
+
+    def registerCallback(self, callback: Callable, *args) -> int:  # noqa: N802 (message_filters' name)
+        connection = len(self.callbacks)
+        self.callbacks[connection] = (callback, args)
+        return connection
+
+    def signalMessage(self, *msgs) -> None:  # noqa: N802 (message_filters' name)
+        for callback, args in self.callbacks.values():
+            callback(*msgs, *args)
+
+
+class _Subscriber(_SimpleFilter):
     """A subscription whose messages go to the registered callbacks (message_filters.Subscriber)."""
 
     def __init__(self, node, msg_type, topic: str, qos_profile=10):
-        self._callbacks: list[tuple[Callable, tuple]] = []
-        self.sub = node.create_subscription(msg_type, topic, self._signal, qos_profile)
-
-    def registerCallback(self, callback: Callable, *args) -> None:  # noqa: N802 (message_filters' name)
-        self._callbacks.append((callback, args))
-
-    def _signal(self, msg) -> None:
-        for callback, args in self._callbacks:
-            callback(msg, *args)
+        super().__init__()
+        self.sub = node.create_subscription(msg_type, topic, self.signalMessage, qos_profile)
 
 
-class _ApproximateTimeSynchronizer:
+class _ApproximateTimeSynchronizer(_SimpleFilter):
     """message_filters.ApproximateTimeSynchronizer's policy, for headered messages."""
 
     def __init__(self, inputs: Sequence, queue_size: int, slop: float):
+        super().__init__()
         self.queue_size, self.slop_ns = queue_size, int(slop * 1e9)
         self.queues: list[dict[int, object]] = [{} for _ in inputs]
         self.lock = threading.Lock()
-        self._callbacks: list[Callable] = []
         for index, source in enumerate(inputs):
             source.registerCallback(self.add, index)
-
-    def registerCallback(self, callback: Callable) -> None:  # noqa: N802 (message_filters' name)
-        self._callbacks.append(callback)
 
     def add(self, msg, index: int) -> None:
         stamp = _stamp_ns(msg)
@@ -55,6 +62,8 @@ class _ApproximateTimeSynchronizer:
             queue[stamp] = msg
             while len(queue) > self.queue_size:
                 del queue[min(queue)]
+            if stamp not in queue:  # older than everything in its full queue: dropped on arrival
+                return
             # Candidate stamps of every other input within slop, closest first.
             candidates = []
             for other, q in enumerate(self.queues):
@@ -68,9 +77,7 @@ class _ApproximateTimeSynchronizer:
                 stamps = list(combination)
                 stamps.insert(index, stamp)
                 if max(stamps) - min(stamps) < self.slop_ns:
-                    msgs = [q.pop(s) for q, s in zip(self.queues, stamps)]
-                    for callback in self._callbacks:
-                        callback(*msgs)
+                    self.signalMessage(*[q.pop(s) for q, s in zip(self.queues, stamps)])
                     return
 
 

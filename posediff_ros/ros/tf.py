@@ -2,6 +2,7 @@
 
 The stand-in publishes tf2_msgs/TFMessage on /tf with tf2_ros' default QoS (reliable,
 volatile, keep last 100), so tf2 listeners on a ROS 2 install receive it unchanged.
+tf2_ros comes from the rosdep key `tf2_ros_py` (package.xml), not `tf2_ros` (C++).
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 class _TransformBroadcaster:
     """tf2_ros.TransformBroadcaster's publishing half."""
 
-    def __init__(self, node):
+    def __init__(self, node, qos=None):
         from rclpy.qos import QoSProfile
         from tf2_msgs.msg import TFMessage
 
         self._message = TFMessage
-        self._publisher = node.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
+        self._publisher = node.create_publisher(TFMessage, "/tf", QoSProfile(depth=100) if qos is None else qos)
 
-    def sendTransform(self, transforms) -> None:  # noqa: N802 (tf2_ros' name)
-        transforms = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
+    def sendTransform(self, transform) -> None:  # noqa: N802 (tf2_ros' name)
+        """One TransformStamped or any iterable of them (a generator too), as tf2_ros takes."""
+        transforms = list(transform) if hasattr(transform, "__iter__") else [transform]
         self._publisher.publish(self._message(transforms=transforms))
 
 
