@@ -61,7 +61,8 @@ class SyntheticCamera(Node):
                                                              1, 1000000))
         self.declare_parameter("min_objects", 1, _int("Fewest objects in a scene", 1, 50))
         self.declare_parameter("max_objects", 6, _int("Most objects in a scene", 1, 50))
-        self.declare_parameter("split", "test", _text("Shape split: train, val or test (held-out shapes)"))
+        self.declare_parameter("split", "test", _text("Shape split: train, val, test (held-out shapes) "
+                                                      "or family (held-out shape families)"))
         self.declare_parameter("depth_encoding", "16UC1", _text("16UC1 (millimetres) or 32FC1 (metres)"))
         self.declare_parameter("frame_id", "camera_depth_optical_frame", _text("Optical frame of the images"))
         self.declare_parameter("depth_noise", True, _text("Apply the depth sensor noise model"))
@@ -133,7 +134,7 @@ def ground_truth(header: Header, instances) -> Detection3DArray:
 
 def use_shm_profile() -> None:
     """Load config/fastdds_shm.xml unless a profile is set: 640x480 images overflow Fast DDS's
-    default 512 KiB shared-memory segment and half of them would be lost (DESIGN.md §4)."""
+    default 512 KiB shared-memory segment and half of them would be lost (docs/conventions.md §9)."""
     if "FASTDDS_DEFAULT_PROFILES_FILE" in os.environ:
         return
     for directory in share_dirs():

@@ -1,4 +1,4 @@
-"""On-disk layout (DESIGN.md): PNG round trips, meta, the reader, generate_dataset, determinism."""
+"""On-disk layout (docs/conventions.md §6): PNG round trips, meta, the reader, generate_dataset, determinism."""
 
 import json
 
@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from posediff_ros.data.generate import main
+from posediff_ros.data.families import HELD_OUT
+from posediff_ros.data.generate import main, scene_rng
 from posediff_ros.data.layout import SyntheticDataset, depth_m_to_mm, read_frame, read_png16, write_frame, write_png16
 from posediff_ros.data.render import FrameInstance
+from posediff_ros.data.scene import SceneConfig, sample_scene
 from posediff_ros.geometry import Intrinsics, backproject
 
 SMALL = ["--width", "160", "--height", "120"]
@@ -97,6 +99,22 @@ def test_generate_dataset_layout_and_determinism(tmp_path):
     val = tmp_path / "v"
     main(["--out", str(val), "--scenes", "1", "--seed", "5", "--split", "val", *SMALL])
     assert _files(val)["scene_000/0000_depth.png"] != a["scene_000/0000_depth.png"]
+
+
+def test_generate_family_split(tmp_path):
+    main(["--out", str(tmp_path / "f"), "--scenes", "2", "--frames", "1", "--seed", "5", "--split", "family", *SMALL])
+    main(["--out", str(tmp_path / "t"), "--scenes", "2", "--frames", "1", "--seed", "5", "--split", "test", *SMALL])
+    dataset = SyntheticDataset(tmp_path / "f")
+    assert len(dataset) == 2 and sum(len(f.instances) for f in dataset) > 0
+    for frame in dataset:
+        assert frame.depth.shape == (120, 160) and frame.mask.shape == (120, 160)
+        for inst in frame.instances:
+            assert (frame.mask == inst.label).any() and inst.label // 1000 == inst.category
+    # The scenes written are those of the split `family`: only held-out families.
+    for i in range(2):
+        scene = sample_scene(scene_rng(5, "family", i), SceneConfig(), "family")
+        assert scene.objects and all(o.shape.family == HELD_OUT[o.shape.category] for o in scene.objects)
+    assert _files(tmp_path / "f")["scene_000/0000_depth.png"] != _files(tmp_path / "t")["scene_000/0000_depth.png"]
 
 
 def test_reader_gives_consistent_frames_and_sequences(tmp_path):

@@ -6,6 +6,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from posediff_ros.data import shapes as S
+from posediff_ros.data.families import HELD_OUT
 from posediff_ros.data.noise import DepthNoise, MaskNoise
 from posediff_ros.data.render import SceneRenderer, crop_intrinsics, label_image, render_frame
 from posediff_ros.data.scene import (
@@ -13,6 +14,7 @@ from posediff_ros.data.scene import (
     Scene,
     SceneConfig,
     SceneObject,
+    add_occluders,
     camera_trajectory,
     look_at,
     sample_camera,
@@ -21,6 +23,7 @@ from posediff_ros.data.scene import (
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, backproject
 
 OFF = (DepthNoise(enabled=False), MaskNoise(enabled=False))
+PLAIN = SceneConfig(truncation_prob=0.0, occluder_prob=0.0, dense_prob=0.0)
 
 
 def scaled(k: float) -> Intrinsics:
@@ -187,6 +190,25 @@ def test_mug_symmetric_iff_handle_hidden():
     assert len(x) > 10 and (x[:, 0] > 0.0).all()
 
 
+def test_mug_symmetric_when_its_handle_is_cut_off_or_occluded():
+    scene, obj = single_mug_scene()
+    # Seen from the front (canonical +z is world -y): the handle (+x) is on the image's right.
+    camera = look_at(obj.t + [0.0, -0.5, 0.2], obj.t)
+    intr = scaled(0.5)
+    rng = np.random.default_rng(2)
+    seen = render_frame(SceneRenderer(scene), camera, intr, rng, *OFF).instances[0]
+    assert seen.symmetric is False
+    # The right border through the body's axis: the handle lies outside the image.
+    cut = Intrinsics(intr.fx, intr.fy, intr.width - 3.0, intr.cy, intr.width, intr.height)
+    truncated = render_frame(SceneRenderer(scene), camera, cut, rng, *OFF)
+    assert truncated.instances[0].symmetric is True and (truncated.labels == 6000).sum() > 100
+    # A box between the camera and the handle hides it; the body stays in view.
+    handle = obj.t + [obj.shape.size[0] / 2 - 0.015, 0.0, 0.0]
+    blocker = S.box((0.05, 0.02, 0.3), handle + [0.0, -0.15, 0.0])
+    occluded = render_frame(SceneRenderer(Scene(scene.objects, scene.background + [blocker])), camera, intr, rng, *OFF)
+    assert occluded.instances[0].symmetric is True and (occluded.labels == 6000).sum() > 100
+
+
 def test_handle_rule_agrees_between_full_frames_and_decimated_crops():
     scene, obj = single_mug_scene()
     renderer = SceneRenderer(scene)
@@ -234,10 +256,11 @@ def test_distractors_are_background():
     assert seen > 0
 
 
-def test_objects_rest_on_table_without_overlap():
+@pytest.mark.parametrize("config", [SceneConfig(), SceneConfig(dense_prob=1.0)])
+def test_objects_rest_on_table_without_overlap(config):
     rng = np.random.default_rng(3)
     for _ in range(10):
-        scene = sample_scene(rng)
+        scene = sample_scene(rng, config)
         assert 1 <= len(scene.objects) <= 6
         prints = []
         for o in scene.objects:
@@ -254,7 +277,7 @@ def test_objects_rest_on_table_without_overlap():
 
 def test_cameras_and_trajectories():
     rng = np.random.default_rng(8)
-    config = SceneConfig()
+    config = PLAIN
     scene = sample_scene(rng, config)
     poses = camera_trajectory(rng, scene, 30, config)
     for cam in poses:
@@ -267,3 +290,63 @@ def test_cameras_and_trajectories():
     assert max(steps) < 0.06  # small motion between consecutive frames
     assert np.ptp(steps) < max(steps)  # eased: slow at the ends, faster in the middle
     assert steps[0] < 0.3 * max(steps)
+
+
+def border_labels(labels):
+    return set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))) - {0}
+
+
+def test_truncation_cuts_objects_at_the_border():
+    intr = scaled(0.25)
+    touching = {}
+    for prob in (0.0, 1.0):
+        config = SceneConfig(truncation_prob=prob, occluder_prob=0.0, dense_prob=0.0)
+        rng = np.random.default_rng(6)
+        hits = 0
+        for _ in range(16):
+            scene = sample_scene(rng, config)
+            camera = sample_camera(rng, scene, config, intr)
+            # Trajectories start from the same kind of view.
+            assert len(camera_trajectory(rng, scene, 3, config, intr)) == 3
+            frame = render_frame(SceneRenderer(scene), camera, intr, rng, *OFF)
+            hits += bool(border_labels(frame.labels))
+        touching[prob] = hits / 16
+    assert touching[1.0] >= 0.75 and touching[1.0] > touching[0.0] + 0.3, touching
+
+
+def test_occluders_stand_in_front_of_objects():
+    config = SceneConfig(occluder_prob=1.0, truncation_prob=0.0)
+    rng = np.random.default_rng(10)
+    intr = scaled(0.25)
+    occluded = 0
+    for _ in range(12):
+        scene = sample_scene(rng, config)
+        camera = sample_camera(rng, scene, config, intr)
+        with_occluder = add_occluders(rng, scene, [camera], config)
+        assert with_occluder.objects == scene.objects
+        extra = with_occluder.background[len(scene.background) :]
+        prints = [(o.world_mesh().vertices[:, :2]) for o in scene.objects]
+        for mesh in extra:
+            v = mesh.vertices
+            assert v[:, 2].min() == pytest.approx(0.0, abs=1e-9) and v[:, 2].max() < camera.t[2]
+            centre = 0.5 * (v[:, :2].min(0) + v[:, :2].max(0))
+            for p in prints:  # footprint circles apart: no intersection with an object
+                c = 0.5 * (p.min(0) + p.max(0))
+                gap = np.linalg.norm(c - centre) - np.linalg.norm(p - c, axis=1).max()
+                assert gap >= np.linalg.norm(v[:, :2] - centre, axis=1).max() - 1e-9
+        before = render_frame(SceneRenderer(scene), camera, intr, rng, *OFF).rendering.instance
+        after = render_frame(SceneRenderer(with_occluder), camera, intr, rng, *OFF).rendering.instance
+        assert ((after >= 0) & (after != before)).sum() == 0  # occluders are background
+        occluded += any((after == i).sum() < 0.9 * (before == i).sum() for i in range(len(scene.objects)))
+    assert occluded >= 6
+    assert add_occluders(rng, scene, [camera], PLAIN) is scene
+
+
+def test_family_split_holds_held_out_families_only():
+    user = S.centred("can", S.cylinder(0.03, 0.0, 0.1), family="")
+    config = SceneConfig(user_mesh_prob=1.0, categories=("can", "mug"))
+    rng = np.random.default_rng(12)
+    shapes = [o.shape for _ in range(6) for o in sample_scene(rng, config, "family", {"can": [user]}).objects]
+    assert shapes and all(s.family == HELD_OUT[s.category] for s in shapes)  # user meshes too are left out
+    trained = [o.shape for _ in range(6) for o in sample_scene(rng, config, "train", {"can": [user]}).objects]
+    assert any(s is user for s in trained)

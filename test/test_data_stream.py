@@ -7,7 +7,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from posediff_ros.data.noise import DepthNoise, MaskNoise
+from posediff_ros.data.scene import SceneConfig
 from posediff_ros.data.stream import SyntheticPoseStream
+from posediff_ros.geometry import REAL275_INTRINSICS
 
 
 def take(dataset, n):
@@ -59,3 +61,24 @@ def test_dataloader_workers_make_distinct_samples():
     assert first["points"].shape == (6, 1024, 3) and first["category"].shape == (6,)
     assert not torch.equal(first["points"], second["points"])
     assert not torch.equal(first["t"], second["t"])
+
+
+def beyond_the_border(sample, intrinsics=REAL275_INTRINSICS):
+    """Whether the object's 3D box reaches outside the image (the object may be cut off)."""
+    corners = torch.cartesian_prod(*[torch.tensor([-0.5, 0.5])] * 3) * sample["size"]
+    x = corners @ sample["R"].T + sample["t"]
+    u = intrinsics.fx * x[:, 0] / x[:, 2] + intrinsics.cx
+    v = intrinsics.fy * x[:, 1] / x[:, 2] + intrinsics.cy
+    return bool((u < 0).any() or (u > intrinsics.width - 1).any() or (v < 0).any() or (v > intrinsics.height - 1).any())
+
+
+def test_truncated_objects_are_sampled_among_occluders():
+    config = SceneConfig(truncation_prob=1.0, occluder_prob=1.0)
+    stream = SyntheticPoseStream(
+        seed=2, config=config, depth_noise=DepthNoise(enabled=False), mask_noise=MaskNoise(enabled=False)
+    )
+    samples = take(stream, 40)
+    truncated = [s for s in samples if beyond_the_border(s)]
+    assert len(truncated) >= 8
+    for s in truncated:  # the crop holds the visible part: every point on the object
+        assert in_box_fraction(s, 1e-3) == 1.0

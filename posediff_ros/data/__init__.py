@@ -1,10 +1,10 @@
 """Synthetic category-level depth scenes (shapes, scenes, rendering, noise), the on-disk
-dataset layout of DESIGN.md, and a streaming training dataset."""
+dataset layout of docs/conventions.md §6, and a streaming training dataset."""
 
 from .layout import Frame, SyntheticDataset, read_frame, write_frame
 from .noise import DepthNoise, MaskNoise
 from .render import FrameInstance, SceneRenderer, SyntheticFrame, render_frame
-from .scene import CameraPose, Scene, SceneConfig, camera_trajectory, sample_camera, sample_scene
+from .scene import CameraPose, Scene, SceneConfig, add_occluders, camera_trajectory, sample_camera, sample_scene
 from .shapes import Shape, load_mesh, make_shape, sample_shape
 from .stream import SyntheticPoseStream
 
@@ -21,6 +21,7 @@ __all__ = [
     "SyntheticDataset",
     "SyntheticFrame",
     "SyntheticPoseStream",
+    "add_occluders",
     "camera_trajectory",
     "load_mesh",
     "make_shape",

@@ -1,7 +1,7 @@
 """The baseline's (GenPose's) point-cloud augmentations of per-object training samples.
 
 `augment` takes an `objects.training_sample` dict and returns a new one whose points, R, t
-and size stay consistent (DESIGN.md §1: `X_cam = R @ X_obj + t`, t the box centre, size the
+and size stay consistent (docs/conventions.md §3: `X_cam = R @ X_obj + t`, t the box centre, size the
 box extents). Each augmentation is applied independently with its probability:
 
   1. anisotropic scaling of the object about its box centre along its own axes, x and z

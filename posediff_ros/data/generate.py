@@ -1,4 +1,4 @@
-"""`generate_dataset`: write synthetic scenes in the DESIGN.md layout.
+"""`generate_dataset`: write synthetic scenes in the layout of docs/conventions.md §6.
 
 Every scene draws all of its randomness from `np.random.default_rng([seed, split code,
 scene index])`, so a dataset is byte-identical for the same arguments, and any scene can
@@ -19,7 +19,7 @@ from .layout import scene_dir, write_frame
 from .noise import DepthNoise, MaskNoise
 from .overview import save_overview
 from .render import SceneRenderer, render_frame
-from .scene import SceneConfig, camera_trajectory, sample_scene
+from .scene import SceneConfig, add_occluders, camera_trajectory, sample_scene
 from .shapes import SPLITS, load_mesh_library
 
 
@@ -43,8 +43,8 @@ def generate_scene(
     """Render one scene's camera trajectory into out/scene_XXX/; returns that folder."""
     rng = scene_rng(seed, split, scene_index)
     scene = sample_scene(rng, config, split, library)
-    cameras = camera_trajectory(rng, scene, frames, config)
-    renderer = SceneRenderer(scene)
+    cameras = camera_trajectory(rng, scene, frames, config, intrinsics)
+    renderer = SceneRenderer(add_occluders(rng, scene, cameras[:1], config))  # occluding in the first frame
     directory = scene_dir(out, scene_index)
     for index, camera in enumerate(cameras):
         frame = render_frame(renderer, camera, intrinsics, rng, depth_noise, mask_noise)
@@ -62,7 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=int, default=10)
     p.add_argument("--frames", type=int, default=1, help="frames per scene (one smooth camera trajectory)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=SPLITS, default="train", help="val/test use held-out shapes")
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="train",
+        help="val/test: held-out shape proportions; family: only the held-out family of each category",
+    )
     p.add_argument("--overview", type=int, default=0, metavar="N", help="save an overview PNG for the first N scenes")
     p.add_argument("--width", type=int, default=REAL275_INTRINSICS.width)
     p.add_argument("--height", type=int, default=REAL275_INTRINSICS.height)
@@ -76,6 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-depth-noise", action="store_true")
     p.add_argument("--no-mask-noise", action="store_true")
     p.add_argument("--distractor-prob", type=float, default=SceneConfig.distractor_prob)
+    p.add_argument(
+        "--truncation-prob",
+        type=float,
+        default=SceneConfig.truncation_prob,
+        help="chance that a scene's camera is aimed so that an object is cut by the image border",
+    )
+    p.add_argument(
+        "--occluder-prob",
+        type=float,
+        default=SceneConfig.occluder_prob,
+        help="chance of an occluder in front of an object in a scene's first frame",
+    )
+    p.add_argument(
+        "--dense-prob", type=float, default=SceneConfig.dense_prob, help="chance that a scene packs its objects closely"
+    )
     p.add_argument("--meshes", type=Path, help="user meshes: DIR/<category>/*.obj|ply|stl in canonical orientation")
     p.add_argument("--mesh-scale", type=float, default=1.0, help="user mesh units to metres")
     p.add_argument(
@@ -95,7 +115,14 @@ def main(argv: list[str] | None = None) -> None:
         s = args.width / REAL275_INTRINSICS.width
         base = REAL275_INTRINSICS
         intrinsics = Intrinsics(base.fx * s, base.fy * s, base.cx * s, base.cy * s, args.width, args.height)
-    config = replace(SceneConfig(), distractor_prob=args.distractor_prob, user_mesh_prob=args.mesh_prob)
+    config = replace(
+        SceneConfig(),
+        distractor_prob=args.distractor_prob,
+        user_mesh_prob=args.mesh_prob,
+        truncation_prob=args.truncation_prob,
+        occluder_prob=args.occluder_prob,
+        dense_prob=args.dense_prob,
+    )
     library = load_mesh_library(args.meshes, args.mesh_scale) if args.meshes else None
     depth_noise = DepthNoise(enabled=not args.no_depth_noise)
     mask_noise = MaskNoise(enabled=not args.no_mask_noise)

@@ -1,4 +1,4 @@
-"""The on-disk dataset layout of DESIGN.md: writing frames and reading them back.
+"""The on-disk dataset layout of docs/conventions.md §6: writing frames and reading them back.
 
     DIR/scene_XXX/NNNN_depth.png   uint16 PNG, millimetres, 0 invalid
     DIR/scene_XXX/NNNN_mask.png    uint16 PNG, panoptic labels (category_id * 1000 + k)

@@ -18,7 +18,7 @@ REAL275 scene, as tracking needs), the dataset's intrinsics, and per instance th
 (R orthonormal, t), the metric size s * extents, and the symmetric flag (bottle, bowl,
 can, and a mug whose handle is not visible).
 
-NOCS' canonical axes are taken to be DESIGN.md's (y up, the symmetry axis of bottles,
+NOCS' canonical axes are taken to be those of docs/conventions.md §2 (y up, the symmetry axis of bottles,
 bowls, cans and mugs): the reader applies no per-category axis change.
 """
 

@@ -1,6 +1,6 @@
 """Per-object training samples: the sample dict, and a dataset over recorded frames.
 
-Every data source (the synthetic stream, the DESIGN.md layout, NOCS) yields the dict of
+Every data source (the synthetic stream, the docs/conventions.md §6 layout, NOCS) yields the dict of
 `training_sample`. Items of FrameObjects are reproducible per (seed, epoch, index), so a
 resumed run sees the same samples as an uninterrupted one.
 """
@@ -59,7 +59,7 @@ class MixedFrames(Sequence):
 class FrameObjects(Dataset):
     """One random object of frame i per item (GenPose samples one object per image).
 
-    `frames[i]` must return a `Frame` (the DESIGN.md layout reader, NOCS, ...). No index
+    `frames[i]` must return a `Frame` (the docs/conventions.md §6 layout reader, NOCS, ...). No index
     of (frame, instance) pairs is built, which for CAMERA25 would mean decoding 300k
     images at start-up. Item `epoch * len(self) + i` (what train.EpochSampler yields) is
     frame i in that epoch, and draws its object and points from

@@ -19,9 +19,9 @@ from embreex import mesh_construction, rtcore_scene
 
 from ..categories import NOCS_CATEGORIES
 from ..geometry import REAL275_INTRINSICS, Intrinsics
+from .mesh import HANDLE
 from .noise import DepthNoise, MaskNoise
 from .scene import CameraPose, Scene
-from .shapes import HANDLE
 
 MISS = 1e30
 
@@ -32,7 +32,7 @@ class Rendering:
 
     depth: np.ndarray  # float32 metres along the optical axis, 0 where no surface
     instance: np.ndarray  # int16 index into scene.objects; -1 for background and misses
-    part: np.ndarray  # int8 part id of the hit face (shapes.HANDLE, ...), 0 elsewhere
+    part: np.ndarray  # int8 part id of the hit face (mesh.HANDLE, ...), 0 elsewhere
     cos_incidence: np.ndarray  # float32 |cos| of the angle between ray and surface normal
 
 
@@ -133,7 +133,7 @@ def projected_box(
 
 @dataclass(frozen=True)
 class FrameInstance:
-    """Ground truth of one visible object in a frame (DESIGN.md meta.json entry)."""
+    """Ground truth of one visible object in a frame (a meta.json entry of docs/conventions.md §6)."""
 
     label: int
     category: int  # NOCS id
@@ -180,7 +180,7 @@ def render_frame(
     """Render one view, apply sensor and mask noise, and annotate the visible objects.
 
     symmetric: the category's flag, except a mug, which is symmetric iff its handle is not
-    visible in the ideal rendering (DESIGN.md); `handle_min_pixels` defaults to
+    visible in the ideal rendering (docs/conventions.md §1); `handle_min_pixels` defaults to
     HANDLE_MIN_PIXELS scaled to this focal length, so crops, decimated crops and full
     frames of the same view agree. sensor_fx: the focal length of the sensor's full image
     for the depth noise (defaults to intrinsics.fx; differs for decimated crops).

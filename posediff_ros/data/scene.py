@@ -4,6 +4,11 @@ World frame: metres, +z up, the table top is the plane z = 0 around the origin, 
 at z = -TABLE_HEIGHT. Objects stand upright (canonical +y -> world +z) with a random yaw and a
 small tilt, lifted so that their lowest vertex touches the table. Cameras are REP 103 optical
 frames (x right, y down, z forward); a `CameraPose` maps camera to world coordinates.
+
+Hard cases real images are full of, each with a probability in `SceneConfig`: views aimed so
+that an object is cut by the image border (truncation), occluders standing on the table
+between a camera and an object (`add_occluders`, placed once the cameras are known), and
+scenes packed closely enough for objects to hide each other.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..categories import NOCS_CATEGORIES, panoptic_label
-from .shapes import Mesh, Shape, box, sample_distractor, sample_shape
+from ..geometry import REAL275_INTRINSICS, Intrinsics
+from .shapes import Mesh, Shape, box, cylinder, sample_distractor, sample_shape
 
 TABLE_HEIGHT = 0.74
+DENSE_AREA = 0.6  # a dense scene's placement radius, relative to the usual one
 
 # Canonical object frame (y up) -> world (z up): a rotation of +90 degrees about x.
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -37,6 +44,24 @@ class SceneConfig:
     gap: float = 0.01  # minimum clearance between object footprints
     max_step_deg: float = 2.0  # mean azimuth change per frame of a trajectory (tracking-like motion)
     user_mesh_prob: float = 0.5  # chance to take a user mesh for a category that has some
+    # relative frequency of each of `categories` (None: uniform), to train more on hard ones
+    category_weights: tuple[float, ...] | None = None
+    # Hard cases (the training stream's defaults; 0 turns one off).
+    truncation_prob: float = 0.25  # chance that a view is aimed so that one object is cut by the image border
+    truncation: tuple[float, float] = (0.1, 0.6)  # share of that object's image extent beyond the border
+    occluder_prob: float = 0.3  # chance per camera of an occluder between it and an object (`add_occluders`)
+    dense_prob: float = 0.25  # chance that a scene packs its objects closely, so that they hide each other
+
+    def __post_init__(self):
+        weights = self.category_weights
+        if weights is not None and (len(weights) != len(self.categories) or min(weights) < 0 or sum(weights) <= 0):
+            raise ValueError(f"category_weights {weights}: one non-negative weight per category {self.categories}")
+
+    def draw_category(self, rng: np.random.Generator) -> str:
+        if self.category_weights is None:
+            return self.categories[rng.integers(len(self.categories))]
+        weights = np.asarray(self.category_weights, dtype=float)
+        return self.categories[rng.choice(len(self.categories), p=weights / weights.sum())]
 
 
 @dataclass(frozen=True)
@@ -116,7 +141,7 @@ def _place(rng, vertices_canon, R, area_radius, placed, gap, attempts=60):
 
 
 def _sample_object_shape(rng, category, split, config, library) -> Shape:
-    user = (library or {}).get(category)
+    user = (library or {}).get(category) if split != "family" else None  # `family`: held-out families only
     if user and rng.random() < config.user_mesh_prob:
         return user[rng.integers(len(user))]
     return sample_shape(category, rng, split)
@@ -131,18 +156,20 @@ def sample_scene(
     """A table with 1-6 category objects (and maybe distractors), none intersecting.
 
     library: optional user shapes per category (`shapes.load_mesh_library`), used in every
-    split with probability `config.user_mesh_prob` instead of a procedural shape.
+    split but `family` with probability `config.user_mesh_prob` instead of a procedural shape.
     """
     n = int(rng.integers(config.min_objects, config.max_objects + 1))
-    area = 0.1 + 0.05 * n
+    dense = rng.random() < config.dense_prob
+    area = (0.1 + 0.05 * n) * (DENSE_AREA if dense else 1.0)
+    gap = 0.0 if dense else config.gap
     placed: list = []
     objects: list[SceneObject] = []
     counts: dict[str, int] = {}
     for _ in range(n):
-        category = config.categories[rng.integers(len(config.categories))]
+        category = config.draw_category(rng)
         shape = _sample_object_shape(rng, category, split, config, library)
         R = _upright_rotation(rng, config.max_tilt_deg)
-        t = _place(rng, shape.mesh.vertices, R, area, placed, config.gap)
+        t = _place(rng, shape.mesh.vertices, R, area, placed, gap)
         if t is None:
             continue
         k = counts.get(category, 0)
@@ -188,10 +215,37 @@ def _orbit(target, azimuth, elevation, distance, roll) -> CameraPose:
     return look_at(target + distance * direction, target, roll)
 
 
-def _sample_view(rng: np.random.Generator, scene: Scene, config: SceneConfig) -> np.ndarray:
+MIN_EYE_HEIGHT = 0.1  # m above the table: a truncating aim that would put the camera lower is not taken
+
+
+def _truncating_target(
+    rng: np.random.Generator, scene: Scene, view: np.ndarray, config: SceneConfig, intrinsics: Intrinsics
+) -> np.ndarray:
+    """A look-at point for `view` that puts a random object across a random image border.
+
+    The object's centre lands at normalised image coordinates c (u = x/z, v = y/z), chosen so
+    that a share `config.truncation` of its image extent (that of its bounding sphere) lies
+    beyond the border: with target = centre - D (c_u x_cam + c_v y_cam), the object sits at
+    camera coordinates D (c_u, c_v, 1).
+    """
+    obj = scene.objects[rng.integers(len(scene.objects))]
+    axes = _orbit(np.zeros(3), *view[3:]).R  # the view's axes do not depend on its target
+    distance = view[5]
+    i = intrinsics
+    borders = ((-i.cx / i.fx, (i.width - 1 - i.cx) / i.fx), (-i.cy / i.fy, (i.height - 1 - i.cy) / i.fy))
+    axis, end = int(rng.integers(2)), int(rng.integers(2))  # u or v; low or high border
+    extent = 0.5 * np.linalg.norm(obj.shape.size) / distance
+    c = np.empty(2)
+    c[axis] = borders[axis][end] + (1 if end else -1) * extent * (2 * rng.uniform(*config.truncation) - 1)
+    c[1 - axis] = 0.6 * rng.uniform(*borders[1 - axis])
+    target = obj.t - distance * (c[0] * axes[:, 0] + c[1] * axes[:, 1])
+    return target if target[2] + distance * np.sin(view[4]) >= MIN_EYE_HEIGHT else view[:3]
+
+
+def _sample_view(rng: np.random.Generator, scene: Scene, config: SceneConfig, intrinsics: Intrinsics) -> np.ndarray:
     """(target x, y, z, azimuth, elevation, distance, roll), angles in radians."""
     target = _scene_centre(scene) + np.array([*rng.normal(0, 0.05, 2), rng.uniform(0.0, 0.08)])
-    return np.array(
+    view = np.array(
         [
             *target,
             rng.uniform(0, 2 * np.pi),
@@ -200,16 +254,32 @@ def _sample_view(rng: np.random.Generator, scene: Scene, config: SceneConfig) ->
             np.deg2rad(rng.uniform(-config.max_roll_deg, config.max_roll_deg)),
         ]
     )
+    if scene.objects and rng.random() < config.truncation_prob:
+        view[:3] = _truncating_target(rng, scene, view, config, intrinsics)
+    return view
 
 
-def sample_camera(rng: np.random.Generator, scene: Scene, config: SceneConfig = SceneConfig()) -> CameraPose:
-    """A camera at 0.4-1.2 m from a point near the objects, 20-70 degrees above the table."""
-    v = _sample_view(rng, scene, config)
+def sample_camera(
+    rng: np.random.Generator,
+    scene: Scene,
+    config: SceneConfig = SceneConfig(),
+    intrinsics: Intrinsics = REAL275_INTRINSICS,
+) -> CameraPose:
+    """A camera at 0.4-1.2 m from a point near the objects, 20-70 degrees above the table.
+
+    With probability `config.truncation_prob` it is aimed so that an object is cut by the
+    border of an image of `intrinsics`.
+    """
+    v = _sample_view(rng, scene, config, intrinsics)
     return _orbit(v[:3], *v[3:])
 
 
 def camera_trajectory(
-    rng: np.random.Generator, scene: Scene, frames: int, config: SceneConfig = SceneConfig()
+    rng: np.random.Generator,
+    scene: Scene,
+    frames: int,
+    config: SceneConfig = SceneConfig(),
+    intrinsics: Intrinsics = REAL275_INTRINSICS,
 ) -> list[CameraPose]:
     """A smooth camera path over `frames` frames: an eased sweep between two nearby views.
 
@@ -218,7 +288,7 @@ def camera_trajectory(
     shorter path, at most `max_step_deg` of azimuth per frame on average, so consecutive
     frames differ by a small motion as a hand-held or robot camera's would.
     """
-    start = _sample_view(rng, scene, config)
+    start = _sample_view(rng, scene, config, intrinsics)
     delta = np.array(
         [
             *rng.normal(0, 0.03, 2),
@@ -238,3 +308,54 @@ def camera_trajectory(
         v[5] = np.clip(v[5], *config.distance)
         poses.append(_orbit(v[:3], *v[3:]))
     return poses
+
+
+# --------------------------------------------------------------------------- occluders
+
+
+def _occluder(
+    rng: np.random.Generator, scene: Scene, camera: CameraPose, footprints: list, placed: list, attempts: int = 8
+) -> Mesh | None:
+    """A box or cylinder on the table between `camera` and a random object, hiding part of it.
+
+    It stands 0-12 cm in front of the object's footprint (footprints[i]: object i's),
+    shifted sideways by up to 0.6 footprint radii, and reaches 0.7-1.3 times the height at
+    which the line of sight to the object's centre passes over it. Spots that collide with
+    anything in `placed` or stand too close to the camera are redrawn; None after `attempts`.
+    """
+    for _ in range(attempts):
+        i = int(rng.integers(len(scene.objects)))
+        centre, radius = footprints[i]
+        toward = camera.t[:2] - centre
+        horizontal = max(float(np.linalg.norm(toward)), 1e-9)
+        toward = toward / horizontal
+        width, depth = rng.uniform([0.03, 0.03], [0.14, 0.08])  # across and along the line of sight
+        reach = 0.5 * np.hypot(width, depth)
+        along = radius + reach + rng.uniform(0.0, 0.12)
+        spot = centre + along * toward + rng.uniform(-0.6, 0.6) * radius * np.array([toward[1], -toward[0]])
+        z = scene.objects[i].t[2]
+        sight = z + (camera.t[2] - z) * along / horizontal  # height of the line of sight over the spot
+        height = min(sight * rng.uniform(0.7, 1.3), camera.t[2] - MIN_EYE_HEIGHT)
+        free = all(np.linalg.norm(spot - c) >= reach + r for c, r in placed)
+        if free and along < horizontal - 0.15 and height > 0.02:
+            placed.append((spot, reach))
+            if rng.random() < 0.5:
+                return cylinder(0.5 * width, 0.0, height, 24).transformed(Y_UP_TO_Z_UP, (*spot, 0.0))
+            yaw = np.array([[toward[1], toward[0], 0.0], [-toward[0], toward[1], 0.0], [0.0, 0.0, 1.0]])
+            return box((width, depth, height), (0.0, 0.0, 0.5 * height)).transformed(yaw, (*spot, 0.0))
+    return None
+
+
+def add_occluders(
+    rng: np.random.Generator, scene: Scene, cameras: list[CameraPose], config: SceneConfig = SceneConfig()
+) -> Scene:
+    """The scene with, per camera and with probability `config.occluder_prob`, an occluder
+    (background, label 0) in front of one of its objects as that camera sees them."""
+    chosen = [c for c in cameras if rng.random() < config.occluder_prob]
+    if not chosen or not scene.objects:
+        return scene
+    footprints = [_footprint(o.world_mesh().vertices) for o in scene.objects]
+    standing = [_footprint(m.vertices) for m in scene.background if m.vertices[:, 2].min() > -1e-6]  # distractors
+    placed = footprints + standing
+    occluders = [_occluder(rng, scene, camera, footprints, placed) for camera in chosen]
+    return Scene(scene.objects, scene.background + [m for m in occluders if m is not None])

@@ -5,8 +5,11 @@ worker id, epoch])`, so workers never repeat each other and the stream is reprod
 a given (seed, num_workers, epoch). Per scene several random views are taken; per view and
 object only the pixels inside the object's projected 3D box are ray-cast (a crop with
 shifted intrinsics), which is what makes on-the-fly generation fast enough for training.
-The crop holds the whole object and its neighbourhood, so occlusion, truncation at the
-image border, sensor noise and mask noise are the same as in a full frame.
+The crop holds the whole object and its neighbourhood (clipped to the image), so occlusion,
+truncation at the image border, sensor noise and mask noise are the same as in a full frame.
+The cameras of a scene are drawn before its occluders (`scene.add_occluders`), which stand
+in front of objects as those cameras see them; `SceneConfig` sets how often views truncate
+an object, carry an occluder or show a densely packed scene.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..geometry import MIN_POINTS, NUM_POINTS, REAL275_INTRINSICS, Intrinsics, T
 from .noise import DepthNoise, MaskNoise
 from .objects import training_sample
 from .render import SceneRenderer, crop_intrinsics, projected_box, render_frame
-from .scene import SceneConfig, sample_camera, sample_scene
+from .scene import SceneConfig, add_occluders, sample_camera, sample_scene
 from .shapes import SPLITS, Shape
 
 STREAM = 7  # keeps stream seeds apart from the generate_dataset scene seeds
@@ -82,9 +85,9 @@ class SyntheticPoseStream(IterableDataset):
     def scene_samples(self, rng: np.random.Generator) -> Iterator[dict]:
         """The samples of one new scene seen from `views_per_scene` random cameras."""
         scene = sample_scene(rng, self.config, self.split, self.library)
-        renderer = SceneRenderer(scene)
-        for _ in range(self.views_per_scene):
-            camera = sample_camera(rng, scene, self.config)
+        cameras = [sample_camera(rng, scene, self.config, self.intrinsics) for _ in range(self.views_per_scene)]
+        renderer = SceneRenderer(add_occluders(rng, scene, cameras, self.config))
+        for camera in cameras:
             for obj in scene.objects:
                 R, t = camera.object_pose(obj)
                 box = projected_box(self.intrinsics, R, t, obj.shape.size)
