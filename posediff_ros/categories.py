@@ -1,6 +1,6 @@
 """The object categories: the one table of ids, names and symmetries.
 
-NOCS ids and names (DESIGN.md §1). `bottle`, `bowl` and `can` are continuously symmetric
+NOCS ids and names (docs/conventions.md §1). `bottle`, `bowl` and `can` are continuously symmetric
 about their +y axis; a `mug` is symmetric only when its handle is not visible, which is a
 property of the observation and therefore travels per instance (`symmetric` flags), not
 in this table. Users training on other categories build their own `CategoryTable` (the

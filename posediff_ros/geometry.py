@@ -1,6 +1,6 @@
 """Rotations, back-projection and point sampling.
 
-Conventions (DESIGN.md §1): metres; camera optical frame (x right, y down, z forward);
+Conventions (docs/conventions.md §3): metres; camera optical frame (x right, y down, z forward);
 a pose (R, t) maps object to camera, `X_cam = R @ X_obj + t`. Rotation matrices act on
 column vectors, so "the first two columns" of R are the images of the object's x and y
 axes. Rotation functions are PyTorch and take arbitrary leading batch dimensions;
@@ -63,8 +63,8 @@ def y_axis_angle(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
 def rotation_error(R_pred: torch.Tensor, R_true: torch.Tensor, symmetric: torch.Tensor) -> torch.Tensor:
     """Rotation error in radians, (..., 3, 3) x2 and (...) bool -> (...).
 
-    The +y-axis angle where `symmetric`, the full geodesic angle elsewhere (DESIGN.md §1
-    metrics, paper supplement: y-axis-only loss for symmetric categories).
+    The +y-axis angle where `symmetric`, the full geodesic angle elsewhere (metrics of
+    docs/conventions.md §7; paper supplement: y-axis-only loss for symmetric categories).
     """
     return torch.where(symmetric, y_axis_angle(R_pred, R_true), geodesic_angle(R_pred, R_true))
 

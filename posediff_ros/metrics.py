@@ -1,4 +1,4 @@
-"""Pose-error metrics of DESIGN.md §1: n°m cm accuracy per category and averaged.
+"""Pose-error metrics of docs/conventions.md §7: n°m cm accuracy per category and averaged.
 
 Rotation error in degrees (for a symmetric instance the angle between the +y axes),
 translation error in cm (Euclidean). Accuracies are fractions in [0, 1] of instances

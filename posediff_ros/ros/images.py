@@ -3,7 +3,7 @@
 cv_bridge is avoided on purpose: it is built against the distribution's NumPy and breaks
 with NumPy 2 on several distros, while these conversions are a few lines of NumPy.
 Rows are read with the message's `step` (rows may be padded) and `is_bigendian`
-(DESIGN.md §1); encodings follow sensor_msgs/image_encodings.
+(docs/conventions.md §4); encodings follow sensor_msgs/image_encodings.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def array_to_image(pixels: np.ndarray, encoding: str, header=None):
                 step=pixels.shape[1] * channels * dtype.itemsize)
     if header is not None:
         msg.header = header
-    # array.array('B'): rclpy stores it as is; bytes would be checked element by element (DESIGN.md §4).
+    # array.array('B'): rclpy stores it as is; bytes would be checked element by element (docs/conventions.md §9).
     msg.data = array.array("B", pixels.tobytes())
     return msg
 

@@ -1,6 +1,6 @@
 """ROS messages built from the engine's results: Detection3DArray, TF transforms, markers.
 
-Poses are in the depth image's optical frame (DESIGN.md §1-2). Each object is named by
+Poses are in the depth image's optical frame (docs/conventions.md §3, §8). Each object is named by
 its track, `<category>_<k>` (`ObjectTrack.name`); that name is the Detection3D id, the
 TF child frame (after the prefix) and the marker text; the marker id is the label.
 """
