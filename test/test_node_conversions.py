@@ -100,6 +100,33 @@ class Source:
         self.callback(msg, *self.args)
 
 
+def test_sync_drops_a_message_older_than_its_full_queue():
+    """message_filters adds the message, trims the queue to queue_size from the oldest, and
+    matches only stamps still in every queue: a late message is dropped on arrival."""
+    depth, mask = Source(), Source()
+    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=1, slop=0.02)
+    pairs = []
+    sync.registerCallback(lambda d, m: pairs.append((d.header.frame_id, m.header.frame_id)))
+    mask.send(1000, "m1000")
+    depth.send(2000, "d2000")
+    depth.send(1000, "d1000")  # older than d2000, the one message its queue may hold
+    assert pairs == []
+    mask.send(2001, "m2001")
+    assert pairs == [("d2000", "m2001")]
+
+
+def test_sync_callbacks_take_extra_arguments_as_message_filters():
+    """SimpleFilter.registerCallback(cb, *args) returns a connection id; cb(*msgs, *args)."""
+    depth, mask = Source(), Source()
+    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)
+    calls = []
+    assert sync.registerCallback(lambda *a: calls.append(a), "extra") == 0
+    assert sync.registerCallback(lambda *a: None) == 1
+    depth.send(1000, "d")
+    mask.send(1001, "m")
+    assert [(d.header.frame_id, m.header.frame_id, extra) for d, m, extra in calls] == [("d", "m", "extra")]
+
+
 def test_approximate_sync_pairs_closest_within_slop():
     depth, mask = Source(), Source()
     sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)

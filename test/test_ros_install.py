@@ -174,54 +174,7 @@ def test_rviz_without_rviz2_is_one_message_with_the_real_launch(tmp_path, monkey
 
 
 # ----------------------------------------------------------------------------- stand-ins
-
-
-class Source:
-    """An input of the synchronizer (a message_filters.Subscriber's registerCallback side)."""
-
-    def registerCallback(self, callback, *args):  # noqa: N802
-        self.callback, self.args = callback, args
-
-    def send(self, stamp_ms: int, tag: str):
-        from sensor_msgs.msg import Image
-        from std_msgs.msg import Header
-
-        msg = Image(header=Header(frame_id=tag))
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ms * 1_000_000, 1_000_000_000)
-        self.callback(msg, *self.args)
-
-
-@needs_rclpy
-def test_sync_drops_a_message_older_than_its_full_queue():
-    """message_filters adds the message, trims the queue to queue_size from the oldest, and
-    matches only stamps still in every queue: a late message is dropped on arrival."""
-    from posediff_ros.ros.sync import _ApproximateTimeSynchronizer
-
-    depth, mask = Source(), Source()
-    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=1, slop=0.02)
-    pairs = []
-    sync.registerCallback(lambda d, m: pairs.append((d.header.frame_id, m.header.frame_id)))
-    mask.send(1000, "m1000")
-    depth.send(2000, "d2000")
-    depth.send(1000, "d1000")  # older than d2000, the one message its queue may hold
-    assert pairs == []
-    mask.send(2001, "m2001")
-    assert pairs == [("d2000", "m2001")]
-
-
-@needs_rclpy
-def test_sync_callbacks_take_extra_arguments_as_message_filters():
-    """SimpleFilter.registerCallback(cb, *args) returns a connection id; cb(*msgs, *args)."""
-    from posediff_ros.ros.sync import _ApproximateTimeSynchronizer
-
-    depth, mask = Source(), Source()
-    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)
-    calls = []
-    assert sync.registerCallback(lambda *a: calls.append(a), "extra") == 0
-    assert sync.registerCallback(lambda *a: None) == 1
-    depth.send(1000, "d")
-    mask.send(1001, "m")
-    assert [(d.header.frame_id, m.header.frame_id, extra) for d, m, extra in calls] == [("d", "m", "extra")]
+# (the synchronizer's are beside its other tests, in test_node_conversions.py)
 
 
 def _transform(child: str):
