@@ -6,11 +6,14 @@
 For each number of objects, one frame of that many objects goes through the engine as
 the node runs it: preprocessing (back-projection and 1024-point sampling of every
 object in a rendered depth frame), the encoder (all objects in one batch) and the
-sampler (10-step guided DDIM for new objects; 4 steps from the previous pose when
-tracking). Prints medians over repeats after a warm-up, and the machine. The network is
-the shipped model (or --checkpoint); --untrained, or a checkout without a model, times an
-untrained network of the paper's size instead: timings depend on the architecture (e.g.
-the encoder's centre counts), not on the weights.
+sampler with the engine's defaults: for new objects 4 steps from the regression head's
+pose (`start=auto` with a trained regression head) or 10-step guided DDIM from noise (an
+untrained network); when tracking, 4 steps from the previous pose blended with the
+regression head's. Prints medians over repeats after a warm-up, and the machine. The
+network is the shipped model (or --checkpoint); --untrained, or a checkout without a
+model, times an untrained network of the paper's size instead: timings depend on the
+architecture (e.g. the encoder's centre counts) and on whether the regression head was
+trained (which decides `start`), not on the weights' values.
 """
 
 from __future__ import annotations
@@ -91,7 +94,9 @@ def main() -> None:
         depth, mask = frame_with_objects(count, rng)
         K = REAL275_INTRINSICS
         intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
-        estimator = PoseEstimator(model, device=device, settings=SamplerSettings(), max_jump=np.inf)
+        # The node's defaults; every repeat of the same frame stays a track (no jump, no re-check).
+        estimator = PoseEstimator(model, device=device, settings=SamplerSettings(), max_jump=np.inf,
+                                  recheck_angle=180.0)
         for mode, track in (("single", False), ("tracking", True)):
             estimator.reset_tracks()
             timings: dict[str, list[float]] = {}

@@ -52,12 +52,18 @@ PAPER = {
 
 
 def rows(pooled: list[int], guided: str) -> list[dict]:
-    """The settings to compare: K=1 unguided, each pooled K unguided, K=1 guided, with their paper row."""
+    """The settings to compare, with their paper row: from noise (the paper's sampling) K=1 unguided,
+    each pooled K unguided and K=1 guided; then K=1 guided from the regression head's pose (the
+    project's default for a model with a trained regression head; not in the paper)."""
     paper_pooled = {20: "GenPose² (K=20, scratch)", 50: "Ours (J) (K=50)"}
-    out = [{"name": "K=1 unguided", "samples": 1, "schedule": "none", "paper": "GenPose¹ (K=1, scratch)"}]
-    out += [{"name": f"K={k} unguided, mean-pooled", "samples": k, "schedule": "none", "paper": paper_pooled.get(k)}
-            for k in pooled]
-    out.append({"name": f"K=1 guided ({guided})", "samples": 1, "schedule": guided, "paper": "Ours (J+G) (K=1)"})
+    noise = {"start": "noise"}
+    out = [{"name": "K=1 unguided", "samples": 1, "schedule": "none", "paper": "GenPose¹ (K=1, scratch)", **noise}]
+    out += [{"name": f"K={k} unguided, mean-pooled", "samples": k, "schedule": "none", "paper": paper_pooled.get(k),
+             **noise} for k in pooled]
+    out.append({"name": f"K=1 guided ({guided})", "samples": 1, "schedule": guided, "paper": "Ours (J+G) (K=1)",
+                **noise})
+    out.append({"name": f"K=1 guided ({guided}), regression start", "samples": 1, "schedule": guided,
+                "paper": None, "start": "regression"})
     return out
 
 
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = []
     for row in rows(args.pooled, args.guided):
         settings = SamplerSettings(sampler=args.sampler, steps=args.steps, track_steps=args.track_steps,
-                                   schedule=row["schedule"], num_samples=row["samples"])
+                                   schedule=row["schedule"], num_samples=row["samples"], start=row["start"])
         measured = {mode: evaluate_setting(model, device, frames, settings, tracking=tracking, seed=args.seed)
                     for mode, tracking in MODES.items()}
         results.append({**row, **measured})

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = []
     for name, schedule in SCHEDULES.items():
         for steps in args.steps:
-            settings = SamplerSettings(sampler="ddim", steps=steps, schedule=schedule, num_samples=1)
+            settings = SamplerSettings(sampler="ddim", steps=steps, schedule=schedule, num_samples=1, start="noise")
             results.append({"name": name, **evaluate_setting(model, device, frames, settings, tracking=False,
                                                              seed=args.seed)})
 

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
-    base = SamplerSettings(steps=args.steps, num_samples=1)
+    base = SamplerSettings(steps=args.steps, num_samples=1, start="noise")  # the paper's sampling
     accuracy = {s: evaluate_setting(model, device, frames, replace(base, schedule=s), tracking=False, seed=args.seed)
                 for s in args.schedules}
     objects = sample_diversity(model, device, frames, args.schedules, base, args.samples, args.objects, args.seed)

@@ -33,7 +33,7 @@ PAPER_NOTE = (
 def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """--data, --checkpoint, --device, --max-frames, --seed and --out (default outputs/benchmarks/<name>/)."""
     parser.add_argument("--data", type=Path, required=True,
-                        help=f"dataset in the DESIGN.md layout; recommended held-out test set: {TEST_SET_COMMAND}")
+                        help=f"dataset (docs/conventions.md §6); recommended held-out test set: {TEST_SET_COMMAND}")
     parser.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repo")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
@@ -65,7 +65,7 @@ def evaluate_setting(model: PoseNet, device: torch.device, frames: list[Frame], 
     estimator = PoseEstimator(model, device=device, settings=settings, seed=seed)
     evaluation = evaluate_frames(estimator, frames, tracking=tracking, categories=estimator.categories)
     return {
-        "settings": asdict(settings),
+        "settings": asdict(estimator.settings),  # `start` resolved for the model
         "tracking": tracking,
         "table": results_table(evaluation.results),
         "skipped": sum(r.skipped is not None for r in evaluation.results),

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from claim4_convergence import read_scalars  # noqa: E402
 
 STAGE_ORDER = ("pretrain", "joint", "scratch")
-HEAD_STYLES = {"regression": ":", "diffusion": "-"}
+HEAD_STYLES = {"regression": ":", "diffusion": "-", "refined": "--"}  # refined: diffusion from the regression pose
 
 
 def stage_curves(runs: list[Path], metric: str) -> dict[str, tuple[list[int], list[float]]]:

@@ -9,7 +9,7 @@ validation, the evaluator and the benchmarks all call this class.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,19 @@ from .geometry import (
     backproject_labels,
     centre_points,
     mean_rotation,
+    project_to_so3,
+    rotation_error,
     sample_points,
 )
 from .model import PoseNet
 
 LABEL_ENCODINGS = ("panoptic", "instance")
-SAMPLING_STARTS = ("noise", "regression")
+# Tracking defaults, measured on sequences with the shipped model (models/README.md, "Tracking"):
+RECHECK_ANGLE = 30.0
+"""Largest angle (degrees) between a track and the frame's regression estimate before the track restarts."""
+TRACK_BLEND = 0.5
+"""Weight of the previous pose in a track's start, against the frame's regression estimate."""
+SAMPLING_STARTS = ("auto", "noise", "regression")
 
 
 @dataclass
@@ -43,8 +50,10 @@ class SamplerSettings:
     inter-frame motion at camera rates while costing less than half a full sample.
 
     `start` is where a new object's sampling begins: "noise" (the paper: pure noise at
-    t_start, `steps` steps) or "regression" (not in the paper: the regression head's pose,
-    refined as a track is, from track_t_start with track_steps steps).
+    t_start, `steps` steps), "regression" (not in the paper: the regression head's pose,
+    refined as a track is, from track_t_start with track_steps steps), or "auto": regression
+    when the model's regression head was trained (more accurate, measured in models/README.md),
+    else noise. `PoseEstimator` resolves "auto" for its model.
     """
 
     sampler: str = "ddim"  # "ddim" or "ode" (adaptive RK45, GenPose's reference sampler)
@@ -57,7 +66,13 @@ class SamplerSettings:
     num_samples: int = 1  # K; K > 1 are averaged (rotations by chordal mean)
     track_t_start: float = 0.15
     track_steps: int = 4
-    start: str = "noise"  # "noise" | "regression"
+    start: str = "auto"  # "auto" | "noise" | "regression"
+
+    def resolved(self, regression_head_trained: bool) -> SamplerSettings:
+        """These settings with `start` "auto" replaced by what it means for such a model."""
+        if self.start != "auto":
+            return self
+        return replace(self, start="regression" if regression_head_trained else "noise")
 
     def __post_init__(self):
         if self.sampler not in ("ddim", "ode"):
@@ -101,6 +116,17 @@ class FrameEstimate:
 
 
 @dataclass
+class BatchPoses:
+    """`PoseEstimator.estimate_points`' result for B objects (camera frame, metres)."""
+
+    R: np.ndarray  # (B, 3, 3)
+    t: np.ndarray  # (B, 3)
+    tracked: np.ndarray  # (B,) bool: sampled from the previous pose (not re-initialised)
+    samples: np.ndarray | None  # (B, K, 9) [r1 | r2 | t] when K > 1
+    timings: dict[str, float]  # seconds per stage
+
+
+@dataclass
 class _Track:
     R: np.ndarray
     t: np.ndarray
@@ -126,14 +152,18 @@ class PoseEstimator:
         min_points: int = MIN_POINTS,
         max_missed: int = 5,
         max_jump: float = 0.1,
+        recheck_angle: float = RECHECK_ANGLE,
+        track_blend: float = TRACK_BLEND,
         seed: int = 0,
     ):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.settings = settings or SamplerSettings()
+        self.settings = (settings or SamplerSettings()).resolved(model.regression_head_trained)
         self.categories = categories
         self.num_points, self.min_points = num_points, min_points
         self.max_missed, self.max_jump = max_missed, max_jump
+        self.recheck_angle = recheck_angle
+        self.track_blend = track_blend
         self.schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -166,7 +196,9 @@ class PoseEstimator:
         0 background. `panoptic` labels are category_id * 1000 + k; `instance` labels are
         instance ids of the single category `instance_category`. With `track`, objects
         whose label was seen in the last `max_missed` frames are sampled from their
-        previous pose (unless their centroid jumped more than `max_jump` metres).
+        previous pose, unless their centroid jumped more than `max_jump` metres or the
+        previous rotation is more than `recheck_angle` degrees from this frame's regression
+        estimate (then they start afresh, as a new object).
         """
         start = time.perf_counter()
         if depth_m.shape != labels.shape:
@@ -196,20 +228,21 @@ class PoseEstimator:
             previous = [
                 self._previous_pose(label, cloud) if track else None for label, cloud in zip(valid_labels, clouds)
             ]
-            R, t, samples, timings = self.estimate_points(np.stack(clouds), previous)
-            result.timings.update(timings)
+            symmetric = [self.categories.by_name(c).symmetric for c in categories]
+            poses = self.estimate_points(np.stack(clouds), previous, symmetric)
+            result.timings.update(poses.timings)
             for i, label in enumerate(valid_labels):
                 result.objects.append(
                     ObjectPose(
                         label=label,
                         category=categories[i],
-                        R=R[i],
-                        t=t[i],
-                        size=box_size(clouds[i], R[i], t[i]),
+                        R=poses.R[i],
+                        t=poses.t[i],
+                        size=box_size(clouds[i], poses.R[i], poses.t[i]),
                         num_points=counts[i],
                         centroid=clouds[i].mean(0),
-                        tracked=previous[i] is not None,
-                        samples=samples[i] if samples is not None else None,
+                        tracked=bool(poses.tracked[i]),
+                        samples=poses.samples[i] if poses.samples is not None else None,
                     )
                 )
         self._align_symmetric(result.objects, track)
@@ -240,9 +273,12 @@ class PoseEstimator:
         track = self.tracks.get(label)
         # Compare centroids of the observed points: the box centre t can sit a large
         # object's half-size away from them, which would break tracking for laptops.
-        if track is None or np.linalg.norm(cloud.mean(0) - track.centroid) > self.max_jump:
+        shift = cloud.mean(0) - track.centroid if track is not None else None
+        if shift is None or np.linalg.norm(shift) > self.max_jump:
             return None
-        return track.R, track.t
+        # The box centre moves with the observed points (a moving camera or object): start
+        # from where it is now, not where it was.
+        return track.R, track.t + shift
 
     def _align_symmetric(self, objects: list[ObjectPose], track: bool) -> None:
         """Give objects symmetric about +y the x axis of their track (or the camera's)."""
@@ -268,16 +304,18 @@ class PoseEstimator:
         self,
         clouds: np.ndarray,
         previous: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, float]]:
+        symmetric: list[bool] | None = None,
+    ) -> BatchPoses:
         """Poses of B objects from their (B, N, 3) camera-frame point clouds.
 
-        `previous[i]` = (R, t) starts object i in tracking mode. Returns R (B, 3, 3),
-        t (B, 3), the K raw samples (B, K, 9) in the camera frame when K > 1 (else None),
-        and stage timings in seconds.
+        `previous[i]` = (R, t) starts object i in tracking mode, unless that rotation is more
+        than `recheck_angle` degrees from the regression head's (about +y only where
+        `symmetric[i]`): then the track is re-initialised.
         """
         s = self.settings
         timings: dict[str, float] = {}
         previous = previous or [None] * len(clouds)
+        symmetric = symmetric or [False] * len(clouds)
         start = time.perf_counter()
         points = torch.as_tensor(clouds, dtype=torch.float32, device=self.device)
         centred, centroid = centre_points(points)
@@ -288,20 +326,21 @@ class PoseEstimator:
         start = time.perf_counter()
         K = s.num_samples
         x = torch.empty(len(clouds), K, 9, device=self.device)
+        regressed = self._regressed_pose(feature, previous)
+        if regressed is not None:
+            previous = self._recheck(previous, regressed[0], symmetric)
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if fresh and s.start == "regression":
-            # Through the pose and back: the raw 6D output is made orthonormal, as a track's start is.
-            R_reg, t_reg = vector_to_pose(self.model.regress(feature[fresh]))
+            R_reg, t_reg = regressed[0][fresh], regressed[1][fresh]
             x[fresh] = self.sample(feature[fresh], pose_to_vector(R_reg, t_reg), s.track_t_start, s.track_steps)
         elif fresh:
             x[fresh] = self.sample(feature[fresh], None, s.t_start, s.steps)
         if tracked:
-            R0 = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=torch.float32, device=self.device)
-            t0 = torch.as_tensor(np.stack([previous[i][1] for i in tracked]), dtype=torch.float32, device=self.device)
-            x[tracked] = self.sample(
-                feature[tracked], pose_to_vector(R0, t0 - centroid[tracked]), s.track_t_start, s.track_steps
-            )
+            R0, t0 = self._track_start([previous[i] for i in tracked], centroid[tracked],
+                                       None if regressed is None else (regressed[0][tracked], regressed[1][tracked]),
+                                       [symmetric[i] for i in tracked])
+            x[tracked] = self.sample(feature[tracked], pose_to_vector(R0, t0), s.track_t_start, s.track_steps)
         self._synchronize()
         timings["sampler"] = time.perf_counter() - start
 
@@ -309,7 +348,57 @@ class PoseEstimator:
         t_samples = t_samples + centroid.unsqueeze(1)
         R, t = mean_rotation(R_samples), t_samples.mean(1)
         samples = pose_to_vector(R_samples, t_samples).cpu().numpy() if K > 1 else None
-        return R.cpu().numpy(), t.cpu().numpy(), samples, timings
+        is_tracked = np.array([p is not None for p in previous], dtype=bool)
+        return BatchPoses(R.cpu().numpy(), t.cpu().numpy(), is_tracked, samples, timings)
+
+    def _regressed_pose(
+        self, feature: torch.Tensor, previous: list[tuple[np.ndarray, np.ndarray] | None]
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The regression head's poses (R, t relative to the centroid) when the start needs them,
+        or a track check (only with a trained head); the head is one small MLP pass."""
+        uses_tracks = self.recheck_angle < 180.0 or self.track_blend < 1.0
+        checks_tracks = self.model.regression_head_trained and uses_tracks and any(p is not None for p in previous)
+        if self.settings.start != "regression" and not checks_tracks:
+            return None
+        # Through the pose: the raw 6D output is made orthonormal, as a track's start is.
+        return vector_to_pose(self.model.regress(feature).float())
+
+    def _track_start(
+        self,
+        previous: list[tuple[np.ndarray, np.ndarray]],
+        centroid: torch.Tensor,
+        regressed: tuple[torch.Tensor, torch.Tensor] | None,
+        symmetric: list[bool],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where tracked objects' sampling starts: R (T, 3, 3), t (T, 3) relative to the centroid.
+
+        The previous pose, blended with this frame's regression estimate (weight 1 - track_blend)
+        when there is one: the previous pose alone lags behind a moving camera, since a
+        short refinement moves a rotation by little.
+        """
+        R0 = np.stack([p[0] for p in previous])
+        t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=self.device) - centroid
+        if regressed is not None and self.track_blend < 1.0:
+            R_reg = regressed[0].cpu().numpy()
+            # a symmetric object's regressed x axis is arbitrary: take the one nearest the track's
+            R_reg = np.stack([align_symmetric(r, p) if sym else r for r, p, sym in zip(R_reg, R0, symmetric)])
+            w = self.track_blend
+            R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
+            t0 = w * t0 + (1.0 - w) * regressed[1]
+        return torch.as_tensor(R0, dtype=torch.float32, device=self.device), t0
+
+    def _recheck(
+        self, previous: list[tuple[np.ndarray, np.ndarray] | None], R_reg: torch.Tensor, symmetric: list[bool]
+    ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """`previous` with the tracks that disagree with this frame's regression estimate dropped."""
+        tracked = [i for i, p in enumerate(previous) if p is not None]
+        if self.recheck_angle >= 180.0 or not tracked:
+            return previous
+        R_prev = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=R_reg.dtype, device=R_reg.device)
+        flags = torch.as_tensor([symmetric[i] for i in tracked], device=R_reg.device)
+        disagree = torch.rad2deg(rotation_error(R_prev, R_reg[tracked], flags)) > self.recheck_angle
+        dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
+        return [None if i in dropped else p for i, p in enumerate(previous)]
 
     def sample(self, feature: torch.Tensor, x_init: torch.Tensor | None, t_start: float, steps: int) -> torch.Tensor:
         """K samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for pure noise."""

@@ -3,7 +3,7 @@
 Every frame goes through `PoseEstimator.estimate` with its ground-truth instance labels;
 each ground-truth instance is matched to the estimate of the same label. Instances the
 engine skipped (too few valid depth points, ...) count as failures (180°, inf cm) and are
-listed. Prints the DESIGN.md metrics table; optionally writes it as JSON with the
+listed. Prints the metrics table of docs/conventions.md §7; optionally writes it as JSON with the
 settings and speed, one JSON line per instance, and plots.
 
     evaluate --data DIR [--checkpoint PATH] [--tracking] [--json FILE] [--plots DIR]
@@ -29,7 +29,15 @@ from tqdm import tqdm
 from .categories import NOCS_CATEGORIES, CategoryTable
 from .checkpoint import CheckpointError, load_model
 from .diffusion import SCHEDULES
-from .estimator import SAMPLING_STARTS, FrameEstimate, PoseEstimator, SamplerSettings, auto_device
+from .estimator import (
+    RECHECK_ANGLE,
+    SAMPLING_STARTS,
+    TRACK_BLEND,
+    FrameEstimate,
+    PoseEstimator,
+    SamplerSettings,
+    auto_device,
+)
 from .geometry import rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
 from .model import PoseNet
@@ -311,7 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     d = SamplerSettings()
     p = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, help="dataset in the DESIGN.md layout (DIR/scene_XXX/NNNN_*)")
+    source.add_argument("--data", type=Path, help="dataset DIR/scene_XXX/NNNN_* (docs/conventions.md §6)")
     source.add_argument("--nocs", type=Path, metavar="ROOT", help="NOCS root holding CAMERA/ and Real/ (SPD-processed)")
     p.add_argument("--nocs-split", choices=("real_test", "camera_val"), default="real_test")
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
@@ -324,7 +332,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eta", type=float, default=d.eta, help="DDIM stochasticity (0 = deterministic)")
     p.add_argument("--t-start", type=float, default=d.t_start, help="diffusion time sampling starts from")
     p.add_argument("--start", choices=SAMPLING_STARTS, default=d.start,
-                   help="noise: the paper's sampling; regression: refine the regression head's pose like a track")
+                   help="noise: the paper's sampling; regression: refine the regression head's pose like a track; "
+                   "auto: regression when the model's regression head was trained, else noise")
+    p.add_argument("--recheck-angle", type=float, default=RECHECK_ANGLE, metavar="DEG",
+                   help="with --tracking: restart a track whose rotation is more than DEG from the regression "
+                   "head's estimate of the frame (180 = never)")
+    p.add_argument("--track-blend", type=float, default=TRACK_BLEND, metavar="W",
+                   help="with --tracking: a track starts from W x the previous pose + (1 - W) x the regression "
+                   "head's pose of the frame (1 = the previous pose only)")
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")
@@ -346,7 +361,9 @@ def run(argv: list[str] | None = None) -> dict:
     except ValueError as error:
         raise SystemExit(f"invalid sampler options: {error}") from None
     model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
-    estimator = PoseEstimator(model, device=device, settings=settings, seed=args.seed)
+    estimator = PoseEstimator(model, device=device, settings=settings, seed=args.seed,
+                              recheck_angle=args.recheck_angle, track_blend=args.track_blend)
+    settings = estimator.settings  # with `start` resolved for this model
     frames = _Frames(open_dataset(args), args.max_frames)
 
     evaluation = evaluate_frames(estimator, frames, tracking=args.tracking, categories=estimator.categories)
@@ -361,7 +378,8 @@ def run(argv: list[str] | None = None) -> dict:
     print(f"{len(results)} instances in {evaluation.frames} frames; {len(skipped)} skipped (counted as failures)")
     for r in skipped:
         print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
-    print(f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}")
+    print(f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}; "
+          f"new objects start from {settings.start}")
 
     summary = {
         "table": table,
@@ -369,6 +387,8 @@ def run(argv: list[str] | None = None) -> dict:
         "checkpoint": str(checkpoint),
         "settings": asdict(settings),
         "tracking": args.tracking,
+        "recheck_angle": args.recheck_angle,
+        "track_blend": args.track_blend,
         "seed": args.seed,
         "device": device_name,
         "frames": evaluation.frames,

@@ -34,7 +34,14 @@ from visualization_msgs.msg import MarkerArray
 from .categories import Category, CategoryTable
 from .checkpoint import CheckpointError
 from .diffusion import SCHEDULES
-from .estimator import LABEL_ENCODINGS, SAMPLING_STARTS, PoseEstimator, SamplerSettings
+from .estimator import (
+    LABEL_ENCODINGS,
+    RECHECK_ANGLE,
+    SAMPLING_STARTS,
+    TRACK_BLEND,
+    PoseEstimator,
+    SamplerSettings,
+)
 from .geometry import backproject_labels, valid_depth
 from .paths import default_model_candidates, default_model_path
 from .ros import messages
@@ -69,8 +76,9 @@ PARAMETERS = [
     Param("sampler", "ddim", "Pose sampler", choices=("ddim", "ode")),
     Param("steps", 10, "Sampler steps for a new object (ddim)", (1, 500)),
     Param("t_start", 0.55, "Diffusion time a new object's sampling starts from", (0.01, 1.0)),
-    Param("start", "noise", "A new object's sampling starts from noise at t_start (the paper) or from the "
-          "regression head's pose, refined like a track (track_t_start, track_steps)", choices=SAMPLING_STARTS),
+    Param("start", "auto", "A new object's sampling starts from noise at t_start (the paper) or from the "
+          "regression head's pose, refined like a track (track_t_start, track_steps); auto: regression when the "
+          "model's regression head was trained (more accurate), else noise", choices=SAMPLING_STARTS),
     Param("eta", 0.0, "DDIM stochasticity (0 = deterministic)", (0.0, 1.0)),
     Param("num_samples", 1, "K poses sampled per object and averaged; K > 1 also gives the covariance", (1, 256)),
     Param("schedule", "exponential", "Score-scaling (guidance) schedule", choices=tuple(SCHEDULES)),
@@ -86,6 +94,10 @@ PARAMETERS = [
     Param("max_missed", 5, "Frames an unseen object keeps its track", (0, 100000)),
     Param("max_jump", 0.1, "Centroid jump in metres beyond which a track restarts with full sampling",
           (0.0, 1000.0)),
+    Param("track_blend", TRACK_BLEND, "A track starts from this weight x its previous pose + the rest x the "
+          "regression head's pose of the frame (1 = the previous pose only)", (0.0, 1.0)),
+    Param("recheck_angle", RECHECK_ANGLE, "A track restarts as a new object when its previous rotation is more than "
+          "this many degrees from the regression head's estimate of the frame; 180 = never", (0.0, 180.0)),
     Param("min_points", 50, "Valid depth points an object needs; fewer: skipped", (1, 1000000)),
     Param("label_encoding", "panoptic", "Mask labels: panoptic (category_id * 1000 + k) or instance "
           "(instance ids of instance_category)", choices=LABEL_ENCODINGS),
@@ -179,7 +191,8 @@ class EstimatorNode(Node):
         self.worker = threading.Thread(target=self.work, name="posediff_worker", daemon=True)
         self.worker.start()
         self.get_logger().info(
-            f"ready: model {self.model_path} on {self.engine.device}, depth '{self.resolve_topic_name('depth')}', "
+            f"ready: model {self.model_path} on {self.engine.device}, new objects start from "
+            f"{self.engine.settings.start}, depth '{self.resolve_topic_name('depth')}', "
             f"mask '{self.resolve_topic_name('mask')}', camera info '{self.resolve_topic_name('camera_info')}'")
 
     def _load_engine(self) -> PoseEstimator:
@@ -202,7 +215,8 @@ class EstimatorNode(Node):
             raise ValueError(f"label_encoding 'instance' needs instance_category to be one of {categories.names}")
         return PoseEstimator.from_checkpoint(path, p["device"], settings=settings, categories=categories,
                                              min_points=p["min_points"], max_missed=p["max_missed"],
-                                             max_jump=p["max_jump"])
+                                             max_jump=p["max_jump"], recheck_angle=p["recheck_angle"],
+                                             track_blend=p["track_blend"])
 
     # ------------------------------------------------------------------ input
 
@@ -234,6 +248,8 @@ class EstimatorNode(Node):
                     self.stats.last_problem = str(rejected)
                 self.warn_throttled(f"frame skipped: {rejected}")
             except Exception as error:  # a bug must not kill the worker: log it and take the next frame
+                if self.stopping or not self.context.ok():
+                    return  # shut down (SIGTERM) mid-frame: its publishers are gone, nothing went wrong
                 self.get_logger().error(f"frame failed: {type(error).__name__}: {error}",
                                         throttle_duration_sec=WARN_PERIOD)
 

@@ -1,7 +1,10 @@
 """`train`: regression pre-training, joint training, or diffusion from scratch.
 
-    train [--config config/train.yaml] [--resume RUN/STAGE/last.pt] [key=value ...]
+    train [--config FILE] [--resume RUN/STAGE/last.pt] [key=value ...]
     torchrun --nproc_per_node N -m posediff_ros.train ...      # several GPUs (DDP)
+
+Without --config the installed share/posediff_ros/config/train.yaml is read (in a
+checkout: config/train.yaml), found as the node finds its model; its path is printed.
 
 Each stage writes into OUT/<stage>/: config.yaml (the resolved config), last.pt and
 best.pt (resumable: model, EMA, optimizer, scheduler, step, RNG), model.pt (the EMA
@@ -14,10 +17,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,7 +34,7 @@ from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
 from .categories import NOCS_CATEGORIES
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, regression_head_trained, save_checkpoint
 from .diffusion import pose_to_vector, vector_to_pose
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings, auto_device
@@ -36,7 +42,28 @@ from .geometry import centre_points
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
 from .objective import TrainingObjective
+from .paths import default_train_config_candidates, default_train_config_path
 from .train_config import TrainConfig, load_config
+
+if TYPE_CHECKING:
+    from .data.scene import SceneConfig
+
+
+# Validation rows sampled by the diffusion head per stage, and where their sampling starts.
+VALIDATED_STARTS = {
+    "pretrain": {},
+    "joint": {"diffusion": "noise", "refined": "regression"},
+    "scratch": {"diffusion": "noise"},
+}
+
+
+STOP = threading.Event()
+"""Set by Ctrl-C or SIGTERM (main): the running stage saves last.pt and model.pt after its step and exits."""
+
+
+def request_stop(signum: int, frame) -> None:
+    STOP.set()
+    signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
 
 
 def stage_plan(config: TrainConfig) -> list[TrainConfig]:
@@ -84,7 +111,7 @@ class EpochSampler(Sampler[int]):
 
 
 def frames_for(config: TrainConfig):
-    """The training frames: a DESIGN.md-layout folder, or NOCS splits mixed in `nocs_mix` ratio."""
+    """The training frames: a folder in the docs/conventions.md §6 layout, or NOCS splits mixed in `nocs_mix` ratio."""
     from .data import SyntheticDataset
     from .data.nocs import NocsDataset
     from .data.objects import MixedFrames
@@ -96,6 +123,19 @@ def frames_for(config: TrainConfig):
         raise ValueError(f"nocs_mix needs one weight per split of {config.nocs_split!r}")
     datasets = [NocsDataset(config.data_dir, split) for split in splits]
     return datasets[0] if len(datasets) == 1 else MixedFrames(datasets, config.nocs_mix)
+
+
+def scene_config(config: TrainConfig) -> SceneConfig:
+    """The synthetic scenes of data=stream, with the run's category weights (unknown names refused)."""
+    from .data.scene import SceneConfig
+
+    names = SceneConfig.categories
+    unknown = set(config.category_weights) - set(names)
+    if unknown:
+        raise ValueError(f"category_weights: unknown categories {sorted(unknown)}; known: {list(names)}")
+    if not config.category_weights:
+        return SceneConfig()
+    return SceneConfig(category_weights=tuple(float(config.category_weights.get(n, 1.0)) for n in names))
 
 
 def training_batches(config: TrainConfig, rank: int, world: int, start_step: int, pin: bool) -> Iterator[dict]:
@@ -117,7 +157,7 @@ def training_batches(config: TrainConfig, rank: int, world: int, start_step: int
         generator=torch.Generator().manual_seed(config.seed),
     )
     if config.data == "stream":
-        stream = SyntheticPoseStream(seed=config.seed + 7919 * rank, split="train")
+        stream = SyntheticPoseStream(seed=config.seed + 7919 * rank, split="train", config=scene_config(config))
         stream.set_epoch(start_step)  # a resumed run continues with a fresh, reproducible segment
         loader = DataLoader(augmented(stream, augmentations, stream.seed), **common)
     else:
@@ -154,18 +194,19 @@ def learning_rate_factor(config: TrainConfig):
     return factor
 
 
-def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict]:
+def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict, bool]:
     """The raw (non-EMA) weights of a checkpoint, or its EMA weights if it has no train state,
     and its model config with the run's `model.*` overrides applied on top: those that keep
     every weight's shape (e.g. the encoder's centre counts or radii) continue a model in a
-    new configuration; the others fail when the weights are loaded."""
+    new configuration; the others fail when the weights are loaded. Also whether its
+    regression head was trained."""
     payload = load_checkpoint(path)
     weights = payload["train"]["model"] if "train" in payload else payload["model"]
     values = dict(payload["model_config"])
     for key, value in overrides.items():
         merge = key == "encoder" and isinstance(value, dict) and isinstance(values.get(key), dict)
         values[key] = {**values[key], **value} if merge else value
-    return ModelConfig.from_dict(values), weights
+    return ModelConfig.from_dict(values), weights, regression_head_trained(payload)
 
 
 class Trainer:
@@ -179,13 +220,16 @@ class Trainer:
             self.device = auto_device() if config.device == "auto" else torch.device(config.device)
         torch.manual_seed(config.seed * 1000 + self.rank)
 
+        trained = False  # the start weights' regression head
         if resume is not None:
             model_config, weights = ModelConfig.from_dict(resume["model_config"]), resume["train"]["model"]
+            trained = regression_head_trained(resume)
         elif config.init:
-            model_config, weights = initial_weights(config.init, config.model)
+            model_config, weights, trained = initial_weights(config.init, config.model)
         else:
             model_config, weights = ModelConfig.from_dict(config.model), None
         self.model = PoseNet(model_config)
+        self.model.regression_head_trained = trained or config.stage != "scratch"
         if weights is not None:
             try:
                 self.model.load_state_dict(weights)
@@ -201,6 +245,8 @@ class Trainer:
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=not objective.uses_all_parameters,
             )
+        # The training step compiled (measured 1.8x on the 2-core CPU, BENCHMARKS.md); same parameters
+        self.step_objective = torch.compile(self.objective) if config.compile else self.objective
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, learning_rate_factor(config))
         self.ema = EMA(self.model, config.ema_decay)
@@ -254,7 +300,9 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, val: dict[str, torch.Tensor]) -> dict:
-        """Accuracy of the EMA model on the validation set: regression head, and diffusion (K=1, guided DDIM)."""
+        """Accuracy of the EMA model on the validation set: the regression head, the diffusion head from
+        noise (K=1, guided DDIM: the paper's sampler) and, in joint training, the diffusion head refining
+        the regression head's pose (`start=regression`, what `auto` uses for such a model)."""
         model = self.ema.model
         points = val["points"].to(self.device)
         centred, centroid = centre_points(points)
@@ -264,17 +312,17 @@ class Trainer:
         if self.config.stage != "scratch":  # scratch trains no regression head
             R_reg, t_reg = vector_to_pose(torch.cat([model.regress(model.encode(centred[i : i + 64])) for i in chunks]))
             results["regression"] = self._table(R_reg, t_reg + centroid, val, names)
-        if self.config.stage != "pretrain":
+        for head, start in VALIDATED_STARTS[self.config.stage].items():
             estimator = PoseEstimator(
                 model,
                 device=self.device,
-                settings=SamplerSettings(steps=self.config.val_sampler_steps),
+                settings=SamplerSettings(steps=self.config.val_sampler_steps, start=start),
                 seed=self.config.seed,
             )
-            poses = [estimator.estimate_points(val["points"][i : i + 64].numpy())[:2] for i in chunks]
-            R = np.concatenate([p[0] for p in poses])
-            t = np.concatenate([p[1] for p in poses])
-            results["diffusion"] = self._table(R, t, val, names)
+            poses = [estimator.estimate_points(val["points"][i : i + 64].numpy()) for i in chunks]
+            R = np.concatenate([p.R for p in poses])
+            t = np.concatenate([p.t for p in poses])
+            results[head] = self._table(R, t, val, names)
         return results
 
     @staticmethod
@@ -284,8 +332,9 @@ class Trainer:
         return accuracy_table(rotation, translation, names)
 
     def headline(self, results: dict) -> float:
-        """The number `best.pt` maximises: mean accuracy over the four thresholds of the head used at inference."""
-        table = results["regression" if self.config.stage == "pretrain" else "diffusion"]["mean"]
+        """The number `best.pt` maximises: mean accuracy over the four thresholds of what inference uses."""
+        head = {"pretrain": "regression", "joint": "refined", "scratch": "diffusion"}[self.config.stage]
+        table = results[head]["mean"]
         return float(np.mean([table[threshold_name(d, c)] for d, c in THRESHOLDS]))
 
     # ----------------------------------------------------------------- training
@@ -317,7 +366,7 @@ class Trainer:
             points, centroid = centre_points(batch["points"].to(self.device, non_blocking=True))
             target = pose_to_vector(batch["R"].to(self.device), batch["t"].to(self.device) - centroid)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                terms = self.objective(points, target, batch["symmetric"].to(self.device))
+                terms = self.step_objective(points, target, batch["symmetric"].to(self.device))
             self.optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
@@ -357,7 +406,16 @@ class Trainer:
                 self.objective.train()
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
                 self.save("last.pt", results)
+            if STOP.is_set():
+                break
         progress.close()
+        if STOP.is_set():
+            self.save("last.pt", results)
+            self.export(results)
+            if self.main_process:
+                print(f"stopped at step {self.step}: saved {self.out / 'last.pt'} (continue with --resume) "
+                      f"and {self.out / 'model.pt'}", flush=True)
+            raise SystemExit(130)
         self.check_replicas_in_sync()
         self.export(results)
         if writer:
@@ -389,9 +447,19 @@ def setup_distributed() -> None:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
 
 
+def config_file(path: str | None) -> str | Path | None:
+    """`path`, else the installed config/train.yaml (None: built-in defaults); says which, once per run."""
+    found = path or default_train_config_path()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"train: config {found}" if found else "train: no config/train.yaml installed (looked for "
+              + ", ".join(map(str, default_train_config_candidates())) + "); using the built-in defaults",
+              flush=True)
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML file of TrainConfig fields (e.g. config/train.yaml)")
+    parser.add_argument("--config", help="YAML file of TrainConfig fields (default: the installed config/train.yaml)")
     parser.add_argument("--resume", help="a last.pt/best.pt to continue from (its run's config is used)")
     parser.add_argument(
         "overrides", nargs="*", metavar="key=value", help="config overrides, e.g. steps=2000 stage=joint"
@@ -408,10 +476,12 @@ def main(argv: list[str] | None = None) -> None:
             top = load_config(None, args.overrides, base=resume["train"]["config"])
             start = int(resume["train"]["stage_index"])
         else:
-            top = load_config(args.config, args.overrides)
+            top = load_config(config_file(args.config), args.overrides)
     except (CheckpointError, ValueError, OSError) as error:
         parser.exit(2, f"train: error: {error}\n")
     setup_distributed()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
     try:
         for index, stage in enumerate(stage_plan(top)):
             if index < start:

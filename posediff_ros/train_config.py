@@ -35,18 +35,21 @@ class TrainConfig:
     ema_decay: float = 0.999
     score_repeats: int = 20  # (t, z) draws per pose and step, one encoder pass (GenPose)
     translation_weight: float = 1.0
+    compile: bool = False  # torch.compile the training step: 1.8x on a 2-core CPU, minutes to compile first
     amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16 (train.bf16_is_fast)
     device: str = "auto"
     seed: int = 0
     # data
-    data: str = "stream"  # stream (synthetic, rendered on the fly) | disk (DESIGN.md layout) | nocs
+    data: str = "stream"  # stream (synthetic, rendered on the fly) | disk (docs/conventions.md §6 layout) | nocs
     data_dir: str | None = None
     nocs_split: str = "camera_train+real_train"  # NOCS splits joined by +, mixed in nocs_mix ratio
     nocs_mix: list = field(default_factory=lambda: [3.0, 1.0])  # CAMERA : Real = 3 : 1 (GenPose)
     workers: int = 4
+    # data=stream: relative frequency per category name (others 1), e.g. {camera: 2, laptop: 2}
+    category_weights: dict = field(default_factory=dict)
     augment: bool = True  # the baseline's point-cloud augmentations (data/augment.py) on training batches
     # validation: a fixed set of held-out samples, 10-step guided DDIM with K = 1
-    val_dir: str | None = None  # DESIGN.md layout; default: val_samples synthetic samples of the val split
+    val_dir: str | None = None  # docs/conventions.md §6 dataset; default: val_samples synthetic samples, val split
     val_samples: int = 512
     val_every: int = 1000
     val_sampler_steps: int = 10
@@ -59,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"stage must be one of {STAGES}, not {self.stage!r}")
         if self.data not in DATA_SOURCES:
             raise ValueError(f"data must be one of {DATA_SOURCES}, not {self.data!r}")
+        if self.category_weights and self.data != "stream":
+            raise ValueError("category_weights applies to data=stream only")
         if self.data != "stream" and not self.data_dir:
             raise ValueError(f"data={self.data} needs data_dir")
 

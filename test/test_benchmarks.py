@@ -23,6 +23,7 @@ import claim1_single_sample  # noqa: E402
 import claim2_steps  # noqa: E402
 import claim3_schedules  # noqa: E402
 import claim4_convergence  # noqa: E402
+import compare_models  # noqa: E402
 import plot_training  # noqa: E402
 from test_train import SMALL  # noqa: E402
 
@@ -49,15 +50,18 @@ def test_claim1_single_sample(inputs, tmp_path):
     claim1_single_sample.main([*inputs, "--pooled", "2", "--steps", "2", "--track-steps", "1", "--out", str(tmp_path)])
     summary, table = outputs(tmp_path, ["claim1_single_sample.png"])
     assert [r["name"] for r in summary["rows"]] == ["K=1 unguided", "K=2 unguided, mean-pooled",
-                                                    "K=1 guided (exponential)"]
+                                                    "K=1 guided (exponential)",
+                                                    "K=1 guided (exponential), regression start"]
     for row in summary["rows"]:
         for mode, tracking in (("single", False), ("tracking", True)):
             assert row[mode]["tracking"] is tracking and KEYS <= set(row[mode]["table"]["mean"])
             assert row[mode]["speed"]["fps"] > 0
-    assert [r["single"]["settings"]["num_samples"] for r in summary["rows"]] == [1, 2, 1]
-    assert [r["single"]["settings"]["schedule"] for r in summary["rows"]] == ["none", "none", "exponential"]
+    assert [r["single"]["settings"]["num_samples"] for r in summary["rows"]] == [1, 2, 1, 1]
+    schedules = [r["single"]["settings"]["schedule"] for r in summary["rows"]]
+    assert schedules == ["none", "none", "exponential", "exponential"]
+    assert [r["single"]["settings"]["start"] for r in summary["rows"]] == ["noise"] * 3 + ["regression"]
     assert summary["checkpoint"] == inputs[3] and summary["machine"]
-    assert len(table.splitlines()) == 2 + 3 and "5°2cm" in table and " / " in table
+    assert len(table.splitlines()) == 2 + 4 and "5°2cm" in table and " / " in table
 
 
 def test_claim2_steps(inputs, tmp_path):
@@ -134,3 +138,17 @@ def test_no_checkpoint_is_a_clear_error(inputs, monkeypatch):
     monkeypatch.setattr(evaluate, "default_model_path", lambda: None)
     with pytest.raises(SystemExit, match="no --checkpoint given and no default model found"):
         claim2_steps.main(inputs[:2])
+
+
+def test_compare_models_tables_what_evaluate_wrote(inputs, tmp_path, capsys):
+    for name in ("old", "new"):
+        evaluate.run([*inputs, "--json", str(tmp_path / name / "test.json")])
+    capsys.readouterr()
+    compare_models.main(["side-by-side", f"old={tmp_path / 'old'}", f"new={tmp_path / 'new'}", "--sets", "test",
+                         "missing"])
+    table = capsys.readouterr().out.splitlines()
+    written = json.loads((tmp_path / "new" / "test.json").read_text())["table"]["mean"]
+    assert len(table) == 2 + 4 and table[3].startswith("| test | new | ")
+    assert f"| {100 * written['5deg2cm']:.1f} |" in table[3] and table[5].count("–") == 7  # `missing` has no file
+    compare_models.main(["per-category", str(tmp_path / "new" / "test.json")])
+    assert "**mean**" in capsys.readouterr().out

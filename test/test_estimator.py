@@ -181,3 +181,85 @@ def test_symmetric_alignment_keeps_the_axis_and_follows_the_reference():
     best = max((R @ turn for turn in turns), key=lambda c: c[:, 0] @ reference[:, 0])
     assert aligned[:, 0] @ reference[:, 0] >= best[:, 0] @ reference[:, 0] - 1e-6
     np.testing.assert_allclose(align_symmetric(aligned, reference), aligned, atol=1e-6)  # stable frame to frame
+
+
+def test_auto_start_follows_the_checkpoints_regression_head(tmp_path):
+    assert SamplerSettings().start == "auto"
+    assert SamplerSettings().resolved(True).start == "regression"
+    assert SamplerSettings().resolved(False).start == "noise"
+    assert SamplerSettings(start="noise").resolved(True).start == "noise"  # an explicit choice is kept
+
+    trained = PoseNet()
+    trained.regression_head_trained = True
+    save_checkpoint(tmp_path / "joint.pt", trained)
+    save_checkpoint(tmp_path / "scratch.pt", PoseNet())
+    assert PoseEstimator.from_checkpoint(tmp_path / "joint.pt", device="cpu").settings.start == "regression"
+    assert PoseEstimator.from_checkpoint(tmp_path / "scratch.pt", device="cpu").settings.start == "noise"
+
+    # files written before the flag existed: their training stage tells
+    for stage, start in (("joint", "regression"), ("pretrain", "regression"), ("scratch", "noise")):
+        payload = torch.load(tmp_path / "scratch.pt", weights_only=True)
+        del payload["regression_head_trained"]
+        torch.save({**payload, "stage": stage}, tmp_path / f"old_{stage}.pt")
+        assert PoseEstimator.from_checkpoint(tmp_path / f"old_{stage}.pt", device="cpu").settings.start == start
+
+
+class RegressingPointMassNet(PointMassNet):
+    """A PointMassNet with a trained regression head that regresses `regressed` (B, 3, 3)."""
+
+    def __init__(self, target_rotations: torch.Tensor, regressed: torch.Tensor):
+        super().__init__(target_rotations)
+        self.regressed = regressed
+        self.regression_head_trained = True
+
+    def regress(self, feature):
+        return pose_to_vector(self.regressed, torch.zeros(len(feature), 3))
+
+
+def test_tracks_that_disagree_with_the_regression_head_are_reinitialised():
+    identity = torch.eye(3).expand(2, 3, 3)
+    net = RegressingPointMassNet(identity, identity)
+    estimator = PoseEstimator(net, settings=SamplerSettings(start="noise"), recheck_angle=30.0)
+    depth, labels, _ = frame()
+    estimator.estimate(depth, labels, K)
+    assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
+
+    # the regression head now sees both objects turned by 90° about x: the bottle's +y axis
+    # moves, so both tracks restart; a turn about +y moves only the mug (the bottle is symmetric)
+    net.regressed = axis_angle_to_matrix(torch.tensor([[np.pi / 2, 0.0, 0.0]] * 2))
+    net.targets = net.regressed
+    result = estimator.estimate(depth, labels, K)
+    assert [o.tracked for o in result.objects] == [False, False]
+    np.testing.assert_allclose(result.objects[1].R, net.regressed[1].numpy(), atol=1e-3)  # sampled afresh
+    net.regressed = net.regressed @ axis_angle_to_matrix(torch.tensor([[0.0, 2.0, 0.0]] * 2))
+    net.targets = net.regressed
+    assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, False]
+    # 20° of disagreement is under the threshold; 180 turns the check off
+    net.regressed = net.regressed @ axis_angle_to_matrix(torch.tensor([[0.35, 0.0, 0.0]] * 2))
+    assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
+    estimator.recheck_angle = 180.0
+    net.regressed = identity
+    assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
+
+
+def test_a_track_starts_between_its_previous_pose_and_the_regression_estimate():
+    class StillNet(RegressingPointMassNet):
+        def score(self, feature, x, t):  # no pull: the sample stays where sampling starts (plus its noise)
+            return torch.zeros_like(x)
+
+    turn = axis_angle_to_matrix(torch.tensor([[1.0, 0.0, 0.0]] * 2))  # 57° about x
+    net = StillNet(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(2, 3, 3))
+    estimator = PoseEstimator(net, settings=SamplerSettings(start="regression"), recheck_angle=180.0, track_blend=0.5)
+    depth, labels, _ = frame()
+    first = estimator.estimate(depth, labels, K).objects[1]  # the mug starts at the regression pose
+    net.regressed = turn
+    second = estimator.estimate(depth, labels, K).objects[1]
+    assert second.tracked
+
+    def angle(R1, R2):
+        return np.degrees(np.arccos(np.clip((np.trace(R1 @ R2.T) - 1) / 2, -1, 1)))
+
+    halfway = axis_angle_to_matrix(torch.tensor([0.5, 0.0, 0.0])).numpy()
+    assert angle(second.R, halfway) < 8.0 < angle(second.R, first.R)
+    estimator.track_blend = 1.0  # the previous pose only
+    assert angle(estimator.estimate(depth, labels, K).objects[1].R, second.R) < 8.0

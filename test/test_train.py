@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,9 @@ def test_pretrain_then_joint_writes_loadable_checkpoints(tmp_path, capsys):
         assert "train" not in load_checkpoint(run / "model.pt")  # the shipped file has weights only
     joint = load_checkpoint(tmp_path / "joint" / "last.pt")
     assert joint["train"]["step"] == 3 and joint["stage"] == "joint"
-    assert set(joint["metrics"]) == {"regression", "diffusion"}
+    assert set(joint["metrics"]) == {"regression", "diffusion", "refined"}
+    assert joint["regression_head_trained"] and load_checkpoint(tmp_path / "pretrain" / "model.pt")[
+        "regression_head_trained"]
     assert "stage: joint" in (tmp_path / "joint" / "config.yaml").read_text()
     model, _ = load_model(tmp_path / "joint" / "model.pt")
     assert model.config.time_dim == 32
@@ -139,3 +143,37 @@ def test_ddp_with_two_cpu_processes_keeps_replicas_in_sync(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "DDP: 2 replicas in sync" in result.stdout
     assert (tmp_path / "joint" / "model.pt").is_file()
+
+
+def test_a_stop_signal_saves_the_run_and_exits(tmp_path):
+    """SIGTERM (as `kill`, or Ctrl-C's SIGINT) ends the step, saves last.pt and model.pt, exits 130."""
+    out = tmp_path / "scratch"  # the stage's folder under out=
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posediff_ros.train", f"out={tmp_path}", "stage=scratch", "steps=100000",
+         "val_every=100000", "checkpoint_every=100000", *SMALL],
+        env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        for _ in range(600):
+            if (out / "tb").exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(2.0)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, output
+    assert "stopped at step" in output
+    last = load_checkpoint(out / "last.pt")
+    assert last["train"]["step"] >= 1 and not last["regression_head_trained"]  # scratch trains no regression
+    assert "train" not in load_checkpoint(out / "model.pt")
+
+
+def test_a_compiled_training_step_trains(tmp_path):
+    """compile=true runs the objective through torch.compile: the same parameters learn."""
+    train([f"out={tmp_path}", "stage=pretrain", "steps=2", "val_every=2", "checkpoint_every=2", "compile=true",
+           *SMALL])
+    last = load_checkpoint(tmp_path / "pretrain" / "last.pt")
+    assert last["train"]["step"] == 2 and last["train"]["config"]["compile"] is True
+    load_model(tmp_path / "pretrain" / "model.pt")  # the exported weights load as usual
