@@ -45,7 +45,8 @@ DEVELOPMENT = {"pytest", "hypothesis", "ruff"}
 
 def imported_modules(*paths: Path) -> set[str]:
     """Top-level names of the third-party modules that the Python files under `paths` import."""
-    local = {p.stem for folder in ("test", "benchmarks") for p in (REPO / folder).glob("*.py")} | {"posediff_ros"}
+    folders = ("test", "benchmarks", "scripts")  # their modules import each other by file name
+    local = {p.stem for folder in folders for p in (REPO / folder).glob("*.py")} | {"posediff_ros"}
     names = set()
     for path in [f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text())):
