@@ -327,8 +327,11 @@ class PoseEstimator:
         K = s.num_samples
         x = torch.empty(len(clouds), K, 9, device=self.device)
         regressed = self._regressed_pose(feature, previous)
-        if regressed is not None:
-            previous = self._recheck(previous, regressed[0], symmetric)
+        # Only a trained regression head may re-check or steer tracks (an explicit
+        # start=regression on an untrained one still starts new objects from it).
+        reference = regressed if self.model.regression_head_trained else None
+        if reference is not None:
+            previous = self._recheck(previous, reference[0], symmetric)
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if fresh and s.start == "regression":
@@ -338,7 +341,7 @@ class PoseEstimator:
             x[fresh] = self.sample(feature[fresh], None, s.t_start, s.steps)
         if tracked:
             R0, t0 = self._track_start([previous[i] for i in tracked], centroid[tracked],
-                                       None if regressed is None else (regressed[0][tracked], regressed[1][tracked]),
+                                       None if reference is None else (reference[0][tracked], reference[1][tracked]),
                                        [symmetric[i] for i in tracked])
             x[tracked] = self.sample(feature[tracked], pose_to_vector(R0, t0), s.track_t_start, s.track_steps)
         self._synchronize()

@@ -263,3 +263,16 @@ def test_a_track_starts_between_its_previous_pose_and_the_regression_estimate():
     assert angle(second.R, halfway) < 8.0 < angle(second.R, first.R)
     estimator.track_blend = 1.0  # the previous pose only
     assert angle(estimator.estimate(depth, labels, K).objects[1].R, second.R) < 8.0
+
+
+def test_an_untrained_regression_head_never_steers_tracks():
+    """start=regression on an untrained head starts new objects from it, but tracks ignore it."""
+    net = RegressingPointMassNet(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(2, 3, 3))
+    net.regression_head_trained = False
+    estimator = PoseEstimator(net, settings=SamplerSettings(start="regression"), recheck_angle=30.0)
+    depth, labels, _ = frame()
+    estimator.estimate(depth, labels, K)
+    net.regressed = axis_angle_to_matrix(torch.tensor([[np.pi / 2, 0.0, 0.0]] * 2))  # 90° from the tracks
+    second = estimator.estimate(depth, labels, K).objects
+    assert [o.tracked for o in second] == [True, True]
+    np.testing.assert_allclose(second[1].R, np.eye(3), atol=1e-3)  # from the previous pose, not a blend
