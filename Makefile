@@ -2,7 +2,7 @@
 # environment in .venv, which `make venv` creates on first use.
 #
 #   make venv   set up .venv (PyTorch, requirements(-dev).txt, ROS 2 wheels, interfaces)
-#   make lint   ruff check
+#   make lint   ruff check and ruff format --check
 #   make test   lint, then pytest test/
 #   make demo   the live demo: synthetic camera + estimator node, live accuracy
 #   make clean  remove .venv and all build artefacts
@@ -29,15 +29,17 @@ $(STAMP): $(SETUP_INPUTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
 fix: $(STAMP)
 	$(VENV)/bin/ruff check --fix $(LINT_DIRS)
+	$(VENV)/bin/ruff format $(LINT_DIRS)
 
 test: lint
 	$(PY) -m pytest test/
 
 demo: $(STAMP)
-	$(PY) -m posediff_ros.live_demo
+	$(PY) -m posediff_ros.ros.live_demo
 
 clean:
 	rm -rf $(VENV) .build build install log *.egg-info .pytest_cache .ruff_cache .hypothesis

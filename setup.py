@@ -14,9 +14,9 @@ CONSOLE_SCRIPTS = [
     'generate_dataset = posediff_ros.data.generate:main',
     'train = posediff_ros.train:main',
     'evaluate = posediff_ros.evaluate:main',
-    'estimator = posediff_ros.node:main',
-    'synthetic_camera = posediff_ros.synthetic_camera:main',
-    'live_demo = posediff_ros.live_demo:main',
+    'estimator = posediff_ros.ros.node:main',
+    'synthetic_camera = posediff_ros.ros.synthetic_camera:main',
+    'live_demo = posediff_ros.ros.live_demo:main',
 ]
 
 # Data folders installed to share/posediff_ros/<folder>, with the file

@@ -54,8 +54,9 @@ def frame_with_objects(count: int, rng: np.random.Generator) -> tuple[np.ndarray
     labels in side-by-side copies of the image (the work per object is what matters).
     """
     scene = sample_scene(rng, SceneConfig(min_objects=min(count, 6), max_objects=min(count, 6)), "val")
-    frame = render_frame(SceneRenderer(scene), sample_camera(rng, scene), REAL275_INTRINSICS, rng,
-                         DepthNoise(), MaskNoise())
+    frame = render_frame(
+        SceneRenderer(scene), sample_camera(rng, scene), REAL275_INTRINSICS, rng, DepthNoise(), MaskNoise()
+    )
     labels = [i.label for i in frame.instances if np.count_nonzero(frame.labels == i.label) > 100]
     depth_tiles, mask_tiles = [], []
     for copy in range(-(-count // len(labels))):
@@ -85,8 +86,10 @@ def main() -> None:
     print(f"machine: {describe_machine(device)}")
     print(f"network: {checkpoint or 'untrained, default size'}; encoder centres {model.config.encoder.centres}")
     encoder, score, regression = (count_parameters(m) for m in (model.encoder, model.score_head, model.regression_head))
-    print(f"parameters: encoder {encoder:,}, score head {score:,}, regression head {regression:,}; "
-          f"encoder + score head {encoder + score:,} (paper: 2.2 M)")
+    print(
+        f"parameters: encoder {encoder:,}, score head {score:,}, regression head {regression:,}; "
+        f"encoder + score head {encoder + score:,} (paper: 2.2 M)"
+    )
     print("\nmedian ms per frame; preprocess = back-projection + point sampling of all objects")
     print(f"{'objects':>7} {'mode':<8} {'preprocess':>10} {'encoder':>8} {'sampler':>8} {'total':>8} {'FPS':>7}")
     rng = np.random.default_rng(0)
@@ -95,8 +98,9 @@ def main() -> None:
         K = REAL275_INTRINSICS
         intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
         # The node's defaults; every repeat of the same frame stays a track (no jump, no re-check).
-        estimator = PoseEstimator(model, device=device, settings=SamplerSettings(), max_jump=np.inf,
-                                  recheck_angle=180.0)
+        estimator = PoseEstimator(
+            model, device=device, settings=SamplerSettings(), max_jump=np.inf, recheck_angle=180.0
+        )
         for mode, track in (("single", False), ("tracking", True)):
             estimator.reset_tracks()
             timings: dict[str, list[float]] = {}
@@ -109,8 +113,10 @@ def main() -> None:
                         timings.setdefault(key, []).append(1000 * value)
             assert len(result.objects) == count, f"{len(result.objects)} of {count} objects estimated"
             ms = {key: statistics.median(values) for key, values in timings.items()}
-            print(f"{count:>7} {mode:<8} {ms['preprocess']:>10.1f} {ms['encoder']:>8.1f} {ms['sampler']:>8.1f} "
-                  f"{ms['total']:>8.1f} {1000 / ms['total']:>7.1f}")
+            print(
+                f"{count:>7} {mode:<8} {ms['preprocess']:>10.1f} {ms['encoder']:>8.1f} {ms['sampler']:>8.1f} "
+                f"{ms['total']:>8.1f} {1000 / ms['total']:>7.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--device", default="auto")
-    p.add_argument("--model", default="", help="checkpoint (default: the shipped model, else an untrained one: "
-                   "the compute is the same)")
+    p.add_argument(
+        "--model",
+        default="",
+        help="checkpoint (default: the shipped model, else an untrained one: the compute is the same)",
+    )
     p.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE", help="extra node parameter")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -95,13 +98,31 @@ def main(argv: list[str] | None = None) -> int:
     frames = frames + frames[-2:0:-1]  # there and back: the objects move smoothly, tracks stay alive
     images = [(np.rint(f.depth * 1000).astype(np.uint16), f.labels.astype(np.uint16)) for f in frames]
 
-    ros_args = ["-p", f"model_path:={model}", "-p", f"device:={args.device}", "-p", "diagnostics_period:=0.5",
-                "-r", "depth:=/bench/depth", "-r", "mask:=/bench/mask", "-r", "camera_info:=/bench/camera_info",
-                "-r", "object_poses:=/bench/object_poses", *untrained]
+    ros_args = [
+        "-p",
+        f"model_path:={model}",
+        "-p",
+        f"device:={args.device}",
+        "-p",
+        "diagnostics_period:=0.5",
+        "-r",
+        "depth:=/bench/depth",
+        "-r",
+        "mask:=/bench/mask",
+        "-r",
+        "camera_info:=/bench/camera_info",
+        "-r",
+        "object_poses:=/bench/object_poses",
+        *untrained,
+    ]
     for extra in args.param:
         ros_args += ["-p", extra]
-    node_process = subprocess.Popen([sys.executable, "-m", "posediff_ros.node", "--ros-args", *ros_args],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    node_process = subprocess.Popen(
+        [sys.executable, "-m", "posediff_ros.ros.node", "--ros-args", *ros_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     ready = threading.Event()
     log: list[str] = []
 
@@ -123,10 +144,22 @@ def main(argv: list[str] | None = None) -> int:
         info_pub = node.create_publisher(CameraInfo, "/bench/camera_info", qos_profile_sensor_data)
         latencies: list[float] = []
         diagnostics: dict[str, str] = {}
-        node.create_subscription(Detection3DArray, "/bench/object_poses", lambda m: latencies.append(
-            (node.get_clock().now().nanoseconds - m.header.stamp.sec * 10**9 - m.header.stamp.nanosec) * 1e-9), 100)
-        node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diagnostics.update(
-            {kv.key: kv.value for s in m.status if s.name.startswith("posediff_estimator") for kv in s.values}), 10)
+        node.create_subscription(
+            Detection3DArray,
+            "/bench/object_poses",
+            lambda m: latencies.append(
+                (node.get_clock().now().nanoseconds - m.header.stamp.sec * 10**9 - m.header.stamp.nanosec) * 1e-9
+            ),
+            100,
+        )
+        node.create_subscription(
+            DiagnosticArray,
+            "/diagnostics",
+            lambda m: diagnostics.update(
+                {kv.key: kv.value for s in m.status if s.name.startswith("posediff_estimator") for kv in s.values}
+            ),
+            10,
+        )
         executor.add_node(node)
         threading.Thread(target=executor.spin, daemon=True).start()
         deadline = time.monotonic() + 30
@@ -149,17 +182,30 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
 
         lat = np.array(latencies) * 1e3
-        print(f"\nobjects {args.objects}, {args.width}x{args.height}, {args.rate:g} Hz for {args.duration:g} s, "
-              f"device {diagnostics.get('device', args.device)}, {os.cpu_count()} CPU cores")
-        print(f"frames: published {published}, processed {len(latencies)} ({len(latencies) / args.duration:.2f} Hz), "
-              f"dropped by the node {diagnostics.get('frames_dropped', '?')}, "
-              f"lost before the node {published - int(diagnostics.get('frames_received', published))}")
+        print(
+            f"\nobjects {args.objects}, {args.width}x{args.height}, {args.rate:g} Hz for {args.duration:g} s, "
+            f"device {diagnostics.get('device', args.device)}, {os.cpu_count()} CPU cores"
+        )
+        print(
+            f"frames: published {published}, processed {len(latencies)} ({len(latencies) / args.duration:.2f} Hz), "
+            f"dropped by the node {diagnostics.get('frames_dropped', '?')}, "
+            f"lost before the node {published - int(diagnostics.get('frames_received', published))}"
+        )
         if len(lat):
-            print("end-to-end latency ms: " + ", ".join(f"p{q} {np.percentile(lat, q):.0f}" for q in (50, 90, 99))
-                  + f", max {lat.max():.0f}; node compute p50 {diagnostics.get('compute_ms_p50', '?')} ms")
-        print(f"node process: {(cpu_end - cpu_start) / elapsed:.2f} CPU cores busy on average, peak RSS "
-              f"{rss_peak:.0f} MiB" + (f", peak GPU memory {diagnostics['gpu_memory_peak_mb']} MiB"
-                                       if "gpu_memory_peak_mb" in diagnostics else ""))
+            print(
+                "end-to-end latency ms: "
+                + ", ".join(f"p{q} {np.percentile(lat, q):.0f}" for q in (50, 90, 99))
+                + f", max {lat.max():.0f}; node compute p50 {diagnostics.get('compute_ms_p50', '?')} ms"
+            )
+        print(
+            f"node process: {(cpu_end - cpu_start) / elapsed:.2f} CPU cores busy on average, peak RSS "
+            f"{rss_peak:.0f} MiB"
+            + (
+                f", peak GPU memory {diagnostics['gpu_memory_peak_mb']} MiB"
+                if "gpu_memory_peak_mb" in diagnostics
+                else ""
+            )
+        )
         return 0
     finally:
         executor.shutdown(timeout_sec=2)

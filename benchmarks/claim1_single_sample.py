@@ -58,12 +58,28 @@ def rows(pooled: list[int], guided: str) -> list[dict]:
     paper_pooled = {20: "GenPose² (K=20, scratch)", 50: "Ours (J) (K=50)"}
     noise = {"start": "noise"}
     out = [{"name": "K=1 unguided", "samples": 1, "schedule": "none", "paper": "GenPose¹ (K=1, scratch)", **noise}]
-    out += [{"name": f"K={k} unguided, mean-pooled", "samples": k, "schedule": "none", "paper": paper_pooled.get(k),
-             **noise} for k in pooled]
-    out.append({"name": f"K=1 guided ({guided})", "samples": 1, "schedule": guided, "paper": "Ours (J+G) (K=1)",
-                **noise})
-    out.append({"name": f"K=1 guided ({guided}), regression start", "samples": 1, "schedule": guided,
-                "paper": None, "start": "regression"})
+    out += [
+        {
+            "name": f"K={k} unguided, mean-pooled",
+            "samples": k,
+            "schedule": "none",
+            "paper": paper_pooled.get(k),
+            **noise,
+        }
+        for k in pooled
+    ]
+    out.append(
+        {"name": f"K=1 guided ({guided})", "samples": 1, "schedule": guided, "paper": "Ours (J+G) (K=1)", **noise}
+    )
+    out.append(
+        {
+            "name": f"K=1 guided ({guided}), regression start",
+            "samples": 1,
+            "schedule": guided,
+            "paper": None,
+            "start": "regression",
+        }
+    )
     return out
 
 
@@ -72,15 +88,29 @@ def pair(result: dict, key: str, fmt) -> str:
 
 
 def format_table(results: list[dict]) -> str:
-    columns = ["setting", *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS), "FPS",
-               "paper row (REAL275)", "paper 5°2cm", "paper 10°2cm", "paper FPS"]
+    columns = [
+        "setting",
+        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        "FPS",
+        "paper row (REAL275)",
+        "paper 5°2cm",
+        "paper 10°2cm",
+        "paper FPS",
+    ]
     lines = []
     for r in results:
         measured = {mode: {**r[mode]["table"]["mean"], "fps": r[mode]["speed"]["fps"]} for mode in MODES}
         paper = PAPER.get(r["paper"])
         reference = ["–"] * 3 if paper is None else [" / ".join(f"{v:g}" for v in p) for p in paper]
-        lines.append([r["name"], *(pair(measured, k, percent) for k in THRESHOLD_KEYS),
-                      pair(measured, "fps", lambda v: number(v, 2)), r["paper"] or "–", *reference])
+        lines.append(
+            [
+                r["name"],
+                *(pair(measured, k, percent) for k in THRESHOLD_KEYS),
+                pair(measured, "fps", lambda v: number(v, 2)),
+                r["paper"] or "–",
+                *reference,
+            ]
+        )
     return markdown_table(columns, lines)
 
 
@@ -89,16 +119,21 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
     x = np.arange(len(THRESHOLD_KEYS))
     width = 0.8 / len(results)
-    for ax, mode in zip(axes, MODES):
+    for ax, mode in zip(axes, MODES, strict=False):
         for i, r in enumerate(results):
             values = [100 * r[mode]["table"]["mean"][k] for k in THRESHOLD_KEYS]
             ax.bar(x + (i - (len(results) - 1) / 2) * width, values, width, label=r["name"])
-        ax.set(xticks=x, xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS], ylim=(0, 100),
-               ylabel="mean accuracy over categories (%)", title=f"{mode} frame" if mode == "single" else mode)
+        ax.set(
+            xticks=x,
+            xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+            ylim=(0, 100),
+            ylabel="mean accuracy over categories (%)",
+            title=f"{mode} frame" if mode == "single" else mode,
+        )
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     positions = np.arange(len(results))
-    for offset, mode in zip((-0.2, 0.2), MODES):
+    for offset, mode in zip((-0.2, 0.2), MODES, strict=True):
         axes[2].bar(positions + offset, [r[mode]["speed"]["fps"] or 0.0 for r in results], 0.4, label=mode)
     axes[2].set(xticks=positions, ylabel="frames/s of estimate()", title="speed")
     axes[2].set_xticklabels([r["name"] for r in results], rotation=20, ha="right", fontsize=8)
@@ -112,10 +147,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, NAME)
     defaults = SamplerSettings()
-    parser.add_argument("--pooled", type=int, nargs="+", default=[20, 50], metavar="K",
-                        help="numbers of unguided samples averaged per object")
-    parser.add_argument("--guided", choices=("exponential", "linear", "constant"), default=defaults.schedule,
-                        help="score-scaling schedule of the guided K=1 row")
+    parser.add_argument(
+        "--pooled",
+        type=int,
+        nargs="+",
+        default=[20, 50],
+        metavar="K",
+        help="numbers of unguided samples averaged per object",
+    )
+    parser.add_argument(
+        "--guided",
+        choices=("exponential", "linear", "constant"),
+        default=defaults.scaling,
+        help="score-scaling schedule of the guided K=1 row",
+    )
     parser.add_argument("--sampler", choices=("ddim", "ode"), default=defaults.sampler)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps (single-frame sampling)")
     parser.add_argument("--track-steps", type=int, default=defaults.track_steps, help="DDIM steps when tracking")
@@ -126,17 +171,29 @@ def main(argv: list[str] | None = None) -> dict:
     info = header(args, device, checkpoint, frames)
     results = []
     for row in rows(args.pooled, args.guided):
-        settings = SamplerSettings(sampler=args.sampler, steps=args.steps, track_steps=args.track_steps,
-                                   schedule=row["schedule"], num_samples=row["samples"], start=row["start"])
-        measured = {mode: evaluate_setting(model, device, frames, settings, tracking=tracking, seed=args.seed)
-                    for mode, tracking in MODES.items()}
+        settings = SamplerSettings(
+            sampler=args.sampler,
+            steps=args.steps,
+            track_steps=args.track_steps,
+            scaling=row["schedule"],
+            num_samples=row["samples"],
+            start=row["start"],
+        )
+        measured = {
+            mode: evaluate_setting(model, device, frames, settings, tracking=tracking, seed=args.seed)
+            for mode, tracking in MODES.items()
+        }
         results.append({**row, **measured})
 
     table = format_table(results)
     print(f"\nClaim 1 (Table 2): accuracy (%) and FPS, single-frame / tracking\n\n{table}\n\n{PAPER_NOTE}")
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(results, args.out / f"{NAME}.png", f"Table 2 on {args.data.name}: {info['instances']} instances, "
-         f"{args.sampler} {args.steps} steps, {info['machine']}")
+    plot(
+        results,
+        args.out / f"{NAME}.png",
+        f"Table 2 on {args.data.name}: {info['instances']} instances, "
+        f"{args.sampler} {args.steps} steps, {info['machine']}",
+    )
     summary = {**info, "claim": "Table 2", "rows": results, "paper": PAPER, "note": PAPER_NOTE}
     write_outputs(args.out, summary, table)
     return summary

@@ -49,14 +49,28 @@ PAPER = {
 
 
 def format_table(results: list[dict]) -> str:
-    columns = ["sampler", "steps", *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS), "FPS",
-               "paper FPS", "paper 5°2cm", "paper 10°2cm"]
+    columns = [
+        "sampler",
+        "steps",
+        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        "FPS",
+        "paper FPS",
+        "paper 5°2cm",
+        "paper 10°2cm",
+    ]
     lines = []
     for r in results:
         mean = r["table"]["mean"]
-        paper = PAPER.get((r["settings"]["schedule"], r["settings"]["steps"]))
-        lines.append([r["name"], str(r["settings"]["steps"]), *(percent(mean[k]) for k in THRESHOLD_KEYS),
-                      number(r["speed"]["fps"], 2), *(["–"] * 3 if paper is None else [f"{v:g}" for v in paper])])
+        paper = PAPER.get((r["settings"]["scaling"], r["settings"]["steps"]))
+        lines.append(
+            [
+                r["name"],
+                str(r["settings"]["steps"]),
+                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                number(r["speed"]["fps"], 2),
+                *(["–"] * 3 if paper is None else [f"{v:g}" for v in paper]),
+            ]
+        )
     return markdown_table(columns, lines)
 
 
@@ -64,17 +78,29 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     """Accuracy vs steps (two panels of two thresholds each, paper points as hollow markers) and FPS vs steps."""
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
     panels = [(axes[0], THRESHOLD_KEYS[0::2]), (axes[1], THRESHOLD_KEYS[1::2])]  # the 2 cm pair, the 5 cm pair
-    for (name, schedule), colour in zip(SCHEDULES.items(), ("tab:blue", "tab:green")):
+    for (name, schedule), colour in zip(SCHEDULES.items(), ("tab:blue", "tab:green"), strict=True):
         mine = sorted((r for r in results if r["name"] == name), key=lambda r: r["settings"]["steps"])
         steps = [r["settings"]["steps"] for r in mine]
         for ax, keys in panels:
-            for key, style in zip(keys, ("-o", "--s")):
-                ax.plot(steps, [100 * r["table"]["mean"][key] for r in mine], style, color=colour,
-                        label=f"{name} {THRESHOLD_LABELS[key]}")
+            for key, style in zip(keys, ("-o", "--s"), strict=True):
+                ax.plot(
+                    steps,
+                    [100 * r["table"]["mean"][key] for r in mine],
+                    style,
+                    color=colour,
+                    label=f"{name} {THRESHOLD_LABELS[key]}",
+                )
         for key, index, marker in (("5deg2cm", 1, "o"), ("10deg2cm", 2, "s")):
             paper = sorted((s, v[index]) for (sched, s), v in PAPER.items() if sched == schedule)
-            axes[0].plot(*zip(*paper), marker, color=colour, mfc="none", ms=9, ls="none",
-                         label=f"paper {name} {THRESHOLD_LABELS[key]} (REAL275)")
+            axes[0].plot(
+                *zip(*paper, strict=True),
+                marker,
+                color=colour,
+                mfc="none",
+                ms=9,
+                ls="none",
+                label=f"paper {name} {THRESHOLD_LABELS[key]} (REAL275)",
+            )
         axes[2].plot(steps, [r["speed"]["fps"] or 0.0 for r in mine], "-o", color=colour, label=name)
     for ax in axes[:2]:
         ax.set(xscale="log", xlabel="DDIM steps", ylabel="mean accuracy over categories (%)", ylim=(0, 100))
@@ -99,18 +125,28 @@ def main(argv: list[str] | None = None) -> dict:
     results = []
     for name, schedule in SCHEDULES.items():
         for steps in args.steps:
-            settings = SamplerSettings(sampler="ddim", steps=steps, schedule=schedule, num_samples=1, start="noise")
-            results.append({"name": name, **evaluate_setting(model, device, frames, settings, tracking=False,
-                                                             seed=args.seed)})
+            settings = SamplerSettings(sampler="ddim", steps=steps, scaling=schedule, num_samples=1, start="noise")
+            results.append(
+                {"name": name, **evaluate_setting(model, device, frames, settings, tracking=False, seed=args.seed)}
+            )
 
     table = format_table(results)
     print(f"\nClaim 2 (Table S1): single-frame K=1 accuracy (%) and FPS vs DDIM steps\n\n{table}\n\n{PAPER_NOTE}")
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(results, args.out / f"{NAME}.png",
-         f"Table S1 on {args.data.name}: {info['instances']} instances, {info['machine']}")
-    summary = {**info, "claim": "Table S1", "rows": results, "note": PAPER_NOTE,
-               "paper": [{"schedule": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]}
-                         for (s, n), v in PAPER.items()]}
+    plot(
+        results,
+        args.out / f"{NAME}.png",
+        f"Table S1 on {args.data.name}: {info['instances']} instances, {info['machine']}",
+    )
+    summary = {
+        **info,
+        "claim": "Table S1",
+        "rows": results,
+        "note": PAPER_NOTE,
+        "paper": [
+            {"schedule": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]} for (s, n), v in PAPER.items()
+        ],
+    }
     write_outputs(args.out, summary, table)
     return summary
 

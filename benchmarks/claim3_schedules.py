@@ -43,7 +43,7 @@ from common import (  # noqa: E402
     write_outputs,
 )
 
-from posediff_ros.diffusion import SCHEDULES  # noqa: E402
+from posediff_ros.diffusion import SCALINGS  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit, sample_rotations  # noqa: E402
 from posediff_ros.plots import plot_rotation_samples, relative_yaw_pitch_roll  # noqa: E402
@@ -80,17 +80,23 @@ def symmetric_instances(frames: list, limit: int) -> list[tuple[int, object]]:
     return found[:limit]
 
 
-def sample_diversity(model, device, frames: list, schedules: list[str], base: SamplerSettings, samples: int,
-                     objects: int, seed: int) -> list[dict]:
+def sample_diversity(
+    model, device, frames: list, schedules: list[str], base: SamplerSettings, samples: int, objects: int, seed: int
+) -> list[dict]:
     """Per symmetric instance: K rotation samples and their diversity under every schedule."""
     out = []
     for n, (position, inst) in enumerate(symmetric_instances(frames, objects)):
         frame = frames[position]
-        entry = {"scene": frame.scene, "frame": frame.index, "label": int(inst.label), "R_true": inst.R.tolist(),
-                 "schedules": {}}
+        entry = {
+            "scene": frame.scene,
+            "frame": frame.index,
+            "label": int(inst.label),
+            "R_true": inst.R.tolist(),
+            "schedules": {},
+        }
         try:
             for schedule in schedules:
-                settings = replace(base, schedule=schedule, num_samples=samples)
+                settings = replace(base, scaling=schedule, num_samples=samples)
                 # Same seed for every schedule: the same point subset and the same K initial noises.
                 estimator = PoseEstimator(model, device=device, settings=settings, seed=seed + n)
                 R = sample_rotations(estimator, frame, inst.label)
@@ -111,16 +117,32 @@ def summarize(objects: list[dict], schedule: str) -> dict:
 
 
 def format_table(accuracy: dict, spread: dict) -> str:
-    columns = ["schedule", *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS), "yaw R̄ (1 = collapsed)",
-               "yaw circ. std °", "y-axis err. mean °", "y-axis err. median °", "sym. objects", "paper (REAL275)"]
+    columns = [
+        "schedule",
+        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        "yaw R̄ (1 = collapsed)",
+        "yaw circ. std °",
+        "y-axis err. mean °",
+        "y-axis err. median °",
+        "sym. objects",
+        "paper (REAL275)",
+    ]
     lines = []
     for schedule, result in accuracy.items():
         mean, s = result["table"]["mean"], spread[schedule]
         paper = " / ".join(f"{v:g}" for v in PAPER[schedule]) if schedule in PAPER else "–"
-        lines.append([schedule, *(percent(mean[k]) for k in THRESHOLD_KEYS),
-                      number(s.get("resultant_length"), 2), number(s.get("circular_std_deg")),
-                      number(s.get("y_error_mean_deg")), number(s.get("y_error_median_deg")), str(s["objects"]),
-                      paper])
+        lines.append(
+            [
+                schedule,
+                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                number(s.get("resultant_length"), 2),
+                number(s.get("circular_std_deg")),
+                number(s.get("y_error_mean_deg")),
+                number(s.get("y_error_median_deg")),
+                str(s["objects"]),
+                paper,
+            ]
+        )
     return markdown_table(columns, lines)
 
 
@@ -137,10 +159,18 @@ def plot(accuracy: dict, objects: list[dict], path: Path, title: str) -> None:
         y_error = np.sort([v for o in objects for v in o["schedules"][schedule]["y_error_deg"]])
         axes[1].hist(yaw, bins=36, range=(-180, 180), histtype="step", lw=1.5, density=True, label=schedule)
         axes[2].plot(y_error, np.arange(1, len(y_error) + 1) / max(1, len(y_error)), label=schedule)
-    axes[0].set(xticks=x, xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS], ylim=(0, 100),
-                ylabel="mean accuracy over categories (%)", title="accuracy, K=1")
-    axes[1].set(xlabel="yaw about +y relative to ground truth (°)", ylabel="density",
-                title=f"samples of {len(objects)} symmetric objects")
+    axes[0].set(
+        xticks=x,
+        xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+        ylim=(0, 100),
+        ylabel="mean accuracy over categories (%)",
+        title="accuracy, K=1",
+    )
+    axes[1].set(
+        xlabel="yaw about +y relative to ground truth (°)",
+        ylabel="density",
+        title=f"samples of {len(objects)} symmetric objects",
+    )
     axes[2].set(xscale="log", xlabel="y-axis error (°)", ylabel="fraction of samples", title="y-axis error CDF")
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -154,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, NAME)
     defaults = SamplerSettings()
-    parser.add_argument("--schedules", nargs="+", choices=SCHEDULES, default=DEFAULT_SCHEDULES)
+    parser.add_argument("--schedules", nargs="+", choices=SCALINGS, default=DEFAULT_SCHEDULES)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps")
     parser.add_argument("--samples", type=int, default=50, metavar="K", help="samples per symmetric object")
     parser.add_argument("--objects", type=int, default=30, help="at most this many symmetric objects for diversity")
@@ -164,27 +194,45 @@ def main(argv: list[str] | None = None) -> dict:
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     base = SamplerSettings(steps=args.steps, num_samples=1, start="noise")  # the paper's sampling
-    accuracy = {s: evaluate_setting(model, device, frames, replace(base, schedule=s), tracking=False, seed=args.seed)
-                for s in args.schedules}
+    accuracy = {
+        s: evaluate_setting(model, device, frames, replace(base, scaling=s), tracking=False, seed=args.seed)
+        for s in args.schedules
+    }
     objects = sample_diversity(model, device, frames, args.schedules, base, args.samples, args.objects, args.seed)
     spread = {s: summarize(objects, s) for s in args.schedules}
 
     table = format_table(accuracy, spread)
-    print(f"\nClaim 3 (Table S2, Fig. 9/S3): K=1 accuracy (%) and spread of {args.samples} samples per symmetric "
-          f"object, {args.steps}-step DDIM\n\n{table}\n\n{PAPER_NOTE}")
+    print(
+        f"\nClaim 3 (Table S2, Fig. 9/S3): K=1 accuracy (%) and spread of {args.samples} samples per symmetric "
+        f"object, {args.steps}-step DDIM\n\n{table}\n\n{PAPER_NOTE}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(accuracy, objects, args.out / f"{NAME}.png",
-         f"Table S2 / Fig. 9 on {args.data.name}: {info['instances']} instances, {info['machine']}")
+    plot(
+        accuracy,
+        objects,
+        args.out / f"{NAME}.png",
+        f"Table S2 / Fig. 9 on {args.data.name}: {info['instances']} instances, {info['machine']}",
+    )
     if objects:
         first = objects[0]
         name = f"{first['scene']}:{first['frame']}:{first['label']}"
-        plot_rotation_samples({s: np.array(first["schedules"][s]["R"]) for s in args.schedules},
-                              np.array(first["R_true"]), args.out / "claim3_rotation_samples.png",
-                              title=f"Fig. S3: {args.samples} samples of {name} per schedule")
+        plot_rotation_samples(
+            {s: np.array(first["schedules"][s]["R"]) for s in args.schedules},
+            np.array(first["R_true"]),
+            args.out / "claim3_rotation_samples.png",
+            title=f"Fig. S3: {args.samples} samples of {name} per schedule",
+        )
     else:
         print("no symmetric object was estimated: no diversity numbers or rotation-sample plot", file=sys.stderr)
-    summary = {**info, "claim": "Table S2, Figures 8-9/S3", "accuracy": accuracy, "diversity": spread,
-               "objects": objects, "paper": PAPER, "note": PAPER_NOTE}
+    summary = {
+        **info,
+        "claim": "Table S2, Figures 8-9/S3",
+        "accuracy": accuracy,
+        "diversity": spread,
+        "objects": objects,
+        "paper": PAPER,
+        "note": PAPER_NOTE,
+    }
     write_outputs(args.out, summary, table)
     return summary
 

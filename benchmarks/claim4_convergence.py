@@ -41,10 +41,13 @@ RUNS = {
     "pretrain_joint": ("pre-training + joint (ours)", "tab:blue"),
 }
 PAPER = {
-    "Table 1 (NOCS, RTX 4090)": {"from scratch": "11 days", "ours, full convergence": "7.5 days",
-                                 "ours, to the baseline's best 10°5cm": "0.5 days"},
+    "Table 1 (NOCS, RTX 4090)": {
+        "from scratch": "11 days",
+        "ours, full convergence": "7.5 days",
+        "ours, to the baseline's best 10°5cm": "0.5 days",
+    },
     "Figure 4b (REAL275)": "pre-training + joint passes the scratch run's best 10°5cm within ~100 epochs "
-                           "(~0.5 days) and stays above joint without pre-training throughout",
+    "(~0.5 days) and stays above joint without pre-training throughout",
 }
 
 
@@ -70,8 +73,9 @@ def read_scalars(tb_dir: Path, tag: str, start: float | None = None, offset: int
     start = events.FirstEventTimestamp() if start is None else start
     last = {e.step: e for e in events.Scalars(tag)}
     steps = sorted(last)
-    return Curve([s + offset for s in steps], [last[s].value for s in steps],
-                 [last[s].wall_time - start for s in steps])
+    return Curve(
+        [s + offset for s in steps], [last[s].value for s in steps], [last[s].wall_time - start for s in steps]
+    )
 
 
 def first_event_time(tb_dir: Path) -> float:
@@ -87,15 +91,15 @@ def run_curves(root: Path, pretrain_steps: int, tag: str) -> dict[str, Curve]:
         "joint": read_scalars(root / "joint" / "joint" / "tb", tag),
     }
     two_stage = root / "pretrain_joint"
-    curves["pretrain_joint"] = read_scalars(two_stage / "joint" / "tb", tag,
-                                            start=first_event_time(two_stage / "pretrain" / "tb"),
-                                            offset=pretrain_steps)
+    curves["pretrain_joint"] = read_scalars(
+        two_stage / "joint" / "tb", tag, start=first_event_time(two_stage / "pretrain" / "tb"), offset=pretrain_steps
+    )
     return curves
 
 
 def reach(curve: Curve, target: float) -> tuple[int | None, float | None]:
     """Steps and seconds at which `curve` first reaches `target` (None, None if it never does)."""
-    for step, value, seconds in zip(curve.steps, curve.values, curve.seconds):
+    for step, value, seconds in zip(curve.steps, curve.values, curve.seconds, strict=True):
         if value >= target:
             return step, seconds
     return None, None
@@ -108,22 +112,34 @@ def analyse(curves: dict[str, Curve]) -> dict[str, dict]:
     for name, curve in curves.items():
         best = max(range(len(curve.values)), key=curve.values.__getitem__)
         steps, seconds = reach(curve, target)
-        out[name] = {"best": curve.values[best], "best_step": curve.steps[best], "steps_to_scratch_best": steps,
-                     "seconds_to_scratch_best": seconds, "seconds_total": curve.seconds[-1],
-                     "curve": {"steps": curve.steps, "values": curve.values, "seconds": curve.seconds}}
+        out[name] = {
+            "best": curve.values[best],
+            "best_step": curve.steps[best],
+            "steps_to_scratch_best": steps,
+            "seconds_to_scratch_best": seconds,
+            "seconds_total": curve.seconds[-1],
+            "curve": {"steps": curve.steps, "values": curve.values, "seconds": curve.seconds},
+        }
     return out
 
 
 def format_table(analysis: dict[str, dict], metric: str) -> str:
-    columns = ["run", f"best {metric}", "at step", "steps to scratch best", "minutes to scratch best",
-               "minutes in all"]
+    columns = ["run", f"best {metric}", "at step", "steps to scratch best", "minutes to scratch best", "minutes in all"]
 
     def minutes(seconds: float | None) -> str:
         return number(None if seconds is None else seconds / 60)
 
-    rows = [[RUNS[name][0], percent(a["best"]), str(a["best_step"]),
-             "not reached" if a["steps_to_scratch_best"] is None else str(a["steps_to_scratch_best"]),
-             minutes(a["seconds_to_scratch_best"]), minutes(a["seconds_total"])] for name, a in analysis.items()]
+    rows = [
+        [
+            RUNS[name][0],
+            percent(a["best"]),
+            str(a["best_step"]),
+            "not reached" if a["steps_to_scratch_best"] is None else str(a["steps_to_scratch_best"]),
+            minutes(a["seconds_to_scratch_best"]),
+            minutes(a["seconds_total"]),
+        ]
+        for name, a in analysis.items()
+    ]
     return markdown_table(columns, rows)
 
 
@@ -134,11 +150,17 @@ def plot(curves: dict[str, Curve], regression: Curve | None, metric: str, path: 
         label, colour = RUNS[name]
         ax.plot(curve.steps, [100 * v for v in curve.values], "-o", ms=3, color=colour, label=label)
     if regression is not None:
-        ax.plot(regression.steps, [100 * v for v in regression.values], ":", color="grey",
-                label="pre-training (regression head)")
+        ax.plot(
+            regression.steps,
+            [100 * v for v in regression.values],
+            ":",
+            color="grey",
+            label="pre-training (regression head)",
+        )
     ax.axhline(100 * max(curves["scratch"].values), ls="--", color="tab:green", label="scratch run's best")
-    ax.set(xlabel="training steps (pre-training included)", ylabel=f"validation {metric} (%)", ylim=(0, 100),
-           title=title)
+    ax.set(
+        xlabel="training steps (pre-training included)", ylabel=f"validation {metric} (%)", ylim=(0, 100), title=title
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)
@@ -154,9 +176,13 @@ def training_overrides(args: argparse.Namespace) -> dict[str, list[str]]:
     return {
         "scratch": [f"out={root / 'scratch'}", "stage=scratch", f"steps={args.budget}", *common],
         "joint": [f"out={root / 'joint'}", "stage=joint", f"steps={args.budget}", *common],
-        "pretrain_joint": [f"out={root / 'pretrain_joint'}", "stage=pretrain+joint",
-                           f"pretrain_steps={args.pretrain_steps}", f"steps={args.budget - args.pretrain_steps}",
-                           *common],
+        "pretrain_joint": [
+            f"out={root / 'pretrain_joint'}",
+            "stage=pretrain+joint",
+            f"pretrain_steps={args.pretrain_steps}",
+            f"steps={args.budget - args.pretrain_steps}",
+            *common,
+        ],
     }
 
 
@@ -198,14 +224,24 @@ def main(argv: list[str] | None = None) -> dict:
 
     metric = f"{args.metric} ({args.head} head)"
     table = format_table(analysis, metric)
-    print(f"\nClaim 4 (Fig. 4b, Table 1): validation {metric}, budget {args.budget} steps, seed {args.seed}\n\n"
-          f"{table}\n\npaper: {json.dumps(PAPER, ensure_ascii=False)}")
+    print(
+        f"\nClaim 4 (Fig. 4b, Table 1): validation {metric}, budget {args.budget} steps, seed {args.seed}\n\n"
+        f"{table}\n\npaper: {json.dumps(PAPER, ensure_ascii=False)}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     plot(curves, regression, metric, args.out / f"{NAME}.png", f"Fig. 4b: {args.budget}-step budget, seed {args.seed}")
-    summary = {"claim": "Figure 4b, Table 1", "machine": describe_machine(auto_device()), "budget": args.budget,
-               "pretrain_steps": args.pretrain_steps, "val_every": args.val_every, "seed": args.seed, "tag": tag,
-               "training_overrides": {k: v + args.overrides for k, v in training_overrides(args).items()},
-               "runs": analysis, "paper": PAPER}
+    summary = {
+        "claim": "Figure 4b, Table 1",
+        "machine": describe_machine(auto_device()),
+        "budget": args.budget,
+        "pretrain_steps": args.pretrain_steps,
+        "val_every": args.val_every,
+        "seed": args.seed,
+        "tag": tag,
+        "training_overrides": {k: v + args.overrides for k, v in training_overrides(args).items()},
+        "runs": analysis,
+        "paper": PAPER,
+    }
     write_outputs(args.out, summary, table)
     return summary
 

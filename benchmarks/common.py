@@ -32,8 +32,12 @@ PAPER_NOTE = (
 
 def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """--data, --checkpoint, --device, --max-frames, --seed and --out (default outputs/benchmarks/<name>/)."""
-    parser.add_argument("--data", type=Path, required=True,
-                        help=f"dataset (docs/conventions.md §6); recommended held-out test set: {TEST_SET_COMMAND}")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help=f"dataset (docs/conventions.md §6); recommended held-out test set: {TEST_SET_COMMAND}",
+    )
     parser.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repo")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
@@ -55,8 +59,9 @@ def load_frames(data: Path, max_frames: int | None) -> list[Frame]:
     return frames
 
 
-def evaluate_setting(model: PoseNet, device: torch.device, frames: list[Frame], settings: SamplerSettings, *,
-                     tracking: bool, seed: int) -> dict:
+def evaluate_setting(
+    model: PoseNet, device: torch.device, frames: list[Frame], settings: SamplerSettings, *, tracking: bool, seed: int
+) -> dict:
     """Accuracy table and speed of the engine over `frames` with `settings` (single-frame or tracking).
 
     A fresh estimator with the same seed per setting, so that every setting sees the same

@@ -34,19 +34,37 @@ def side_by_side(models: dict[str, Path], sets: list[str]) -> str:
                 continue
             table = json.loads(path.read_text())["table"]
             per_category = table["per_category"]
-            rows.append([name, model, *(percent(table["mean"][k]) for k in THRESHOLD_KEYS),
-                         *(percent(per_category[c]["10deg5cm"]) if c in per_category else "–" for c in WATCHED)])
+            rows.append(
+                [
+                    name,
+                    model,
+                    *(percent(table["mean"][k]) for k in THRESHOLD_KEYS),
+                    *(percent(per_category[c]["10deg5cm"]) if c in per_category else "–" for c in WATCHED),
+                ]
+            )
     return markdown_table(columns, rows)
 
 
 def per_category(path: Path) -> str:
     table = json.loads(path.read_text())["table"]
-    columns = ["category", *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS), "rotation mean", "translation mean",
-               "instances"]
+    columns = [
+        "category",
+        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        "rotation mean",
+        "translation mean",
+        "instances",
+    ]
     rows = []
     for name, row in [*table["per_category"].items(), ("**mean**", table["mean"])]:
-        rows.append([name, *(percent(row[k]) for k in THRESHOLD_KEYS), number(row.get("rotation_mean_deg")) + "°",
-                     number(row.get("translation_mean_cm")) + " cm", str(row.get("count", "–"))])
+        rows.append(
+            [
+                name,
+                *(percent(row[k]) for k in THRESHOLD_KEYS),
+                number(row.get("rotation_mean_deg")) + "°",
+                number(row.get("translation_mean_cm")) + " cm",
+                str(row.get("count", "–")),
+            ]
+        )
     return markdown_table(columns, rows)
 
 

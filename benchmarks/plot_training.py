@@ -50,12 +50,23 @@ def stage_curves(runs: list[Path], metric: str) -> dict[str, tuple[list[int], li
 
 def plot_runs(runs: list[Path], metrics: list[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
-    for colour, metric in zip(("tab:blue", "tab:orange", "tab:green", "tab:red"), metrics):
+    for colour, metric in zip(("tab:blue", "tab:orange", "tab:green", "tab:red"), metrics, strict=False):
         for head, (steps, values) in stage_curves(runs, metric).items():
-            ax.plot(steps, [100 * v for v in values], HEAD_STYLES[head], marker="o", ms=3, color=colour,
-                    label=f"{metric}, {head} head")
-    ax.set(xlabel="training steps (all stages)", ylabel="validation accuracy (%)", ylim=(0, 100),
-           title=" + ".join(map(str, runs)))
+            ax.plot(
+                steps,
+                [100 * v for v in values],
+                HEAD_STYLES[head],
+                marker="o",
+                ms=3,
+                color=colour,
+                label=f"{metric}, {head} head",
+            )
+    ax.set(
+        xlabel="training steps (all stages)",
+        ylabel="validation accuracy (%)",
+        ylim=(0, 100),
+        title=" + ".join(map(str, runs)),
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)

@@ -27,9 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
 from posediff_ros.data import SyntheticPoseStream  # noqa: E402
-from posediff_ros.diffusion import pose_to_vector  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
-from posediff_ros.geometry import centre_points  # noqa: E402
+from posediff_ros.geometry import centre_points, pose_to_vector  # noqa: E402
 from posediff_ros.objective import TrainingObjective  # noqa: E402
 from posediff_ros.train import bf16_is_fast  # noqa: E402
 
@@ -96,8 +95,10 @@ def main(argv: list[str] | None = None) -> None:
 
     step = sum(statistics.median(v) for v in phases.values())
     print(f"machine: {describe_machine(device)}")
-    print(f"model: {checkpoint} (centres {model.config.encoder.centres}), batch {args.batch}, "
-          f"{'bf16 autocast' if amp else 'float32'}{', torch.compile' if args.compile else ''}")
+    print(
+        f"model: {checkpoint} (centres {model.config.encoder.centres}), batch {args.batch}, "
+        f"{'bf16 autocast' if amp else 'float32'}{', torch.compile' if args.compile else ''}"
+    )
     for name, values in phases.items():
         median = statistics.median(values)
         print(f"  {name:<10} {1000 * median:8.1f} ms  ({100 * median / step:4.1f} %)")

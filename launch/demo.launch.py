@@ -19,32 +19,32 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-SHARE = FindPackageShare('posediff_ros')
+SHARE = FindPackageShare("posediff_ros")
 
 
 def generate_launch_description():
     arguments = [
-        DeclareLaunchArgument('rate', default_value='2.0', description='Camera frames per second'),
-        DeclareLaunchArgument('device', default_value='auto', description='Torch device: auto, cpu, cuda'),
-        DeclareLaunchArgument('model_path', default_value='', description='Checkpoint; empty: the shipped model'),
-        DeclareLaunchArgument('rviz', default_value='false', description='Also start RViz (needs rviz2)'),
+        DeclareLaunchArgument("rate", default_value="2.0", description="Camera frames per second"),
+        DeclareLaunchArgument("device", default_value="auto", description="Torch device: auto, cpu, cuda"),
+        DeclareLaunchArgument("model_path", default_value="", description="Checkpoint; empty: the shipped model"),
+        DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz (needs rviz2)"),
     ]
     camera = Node(
-        package='posediff_ros',
-        executable='synthetic_camera',
-        name='synthetic_camera',
-        output='screen',
-        parameters=[{'rate': ParameterValue(LaunchConfiguration('rate'), value_type=float)}],
+        package="posediff_ros",
+        executable="synthetic_camera",
+        name="synthetic_camera",
+        output="screen",
+        parameters=[{"rate": ParameterValue(LaunchConfiguration("rate"), value_type=float)}],
         # 640x480 images overflow Fast DDS' default 512 KiB shared-memory segment (README).
-        additional_env={'FASTDDS_DEFAULT_PROFILES_FILE': PathJoinSubstitution([SHARE, 'config', 'fastdds_shm.xml'])},
-        on_exit=Shutdown(reason='the synthetic camera exited'),
+        additional_env={"FASTDDS_DEFAULT_PROFILES_FILE": PathJoinSubstitution([SHARE, "config", "fastdds_shm.xml"])},
+        on_exit=Shutdown(reason="the synthetic camera exited"),
     )
     estimator = IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(PathJoinSubstitution([SHARE, 'launch', 'estimator.launch.py'])),
+        PythonLaunchDescriptionSource(PathJoinSubstitution([SHARE, "launch", "estimator.launch.py"])),
         launch_arguments={
-            'device': LaunchConfiguration('device'),
-            'model_path': LaunchConfiguration('model_path'),
-            'rviz': LaunchConfiguration('rviz'),
+            "device": LaunchConfiguration("device"),
+            "model_path": LaunchConfiguration("model_path"),
+            "rviz": LaunchConfiguration("rviz"),
         }.items(),
     )
     return LaunchDescription(arguments + [camera, estimator])

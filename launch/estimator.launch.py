@@ -21,17 +21,17 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-SHARE = FindPackageShare('posediff_ros')
+SHARE = FindPackageShare("posediff_ros")
 
 ARGUMENTS = {
-    'depth_topic': ('depth', 'Depth image topic (16UC1 mm, 32FC1 m)'),
-    'mask_topic': ('mask', 'Instance mask topic (mono8/mono16, panoptic or instance labels)'),
-    'camera_info_topic': ('camera_info', 'CameraInfo topic of the depth camera'),
-    'poses_topic': ('/object_poses', 'Output vision_msgs/Detection3DArray topic'),
-    'params_file': (PathJoinSubstitution([SHARE, 'config', 'estimator.yaml']), 'Parameter file of the estimator node'),
-    'device': ('auto', 'Torch device: auto, cpu, cuda, cuda:N'),
-    'model_path': ('', 'Checkpoint; empty: the shipped model'),
-    'rviz': ('false', 'Also start RViz with config/posediff.rviz (needs the rviz2 package)'),
+    "depth_topic": ("depth", "Depth image topic (16UC1 mm, 32FC1 m)"),
+    "mask_topic": ("mask", "Instance mask topic (mono8/mono16, panoptic or instance labels)"),
+    "camera_info_topic": ("camera_info", "CameraInfo topic of the depth camera"),
+    "poses_topic": ("/object_poses", "Output vision_msgs/Detection3DArray topic"),
+    "params_file": (PathJoinSubstitution([SHARE, "config", "estimator.yaml"]), "Parameter file of the estimator node"),
+    "device": ("auto", "Torch device: auto, cpu, cuda, cuda:N"),
+    "model_path": ("", "Checkpoint; empty: the shipped model"),
+    "rviz": ("false", "Also start RViz with config/posediff.rviz (needs the rviz2 package)"),
 }
 
 
@@ -41,39 +41,51 @@ def rviz(context):
     launch_ros fails the whole launch on a Node whose package is missing, after starting
     the nodes before it, so the package is looked up first, as launch_ros would.
     """
-    if not IfCondition(LaunchConfiguration('rviz')).evaluate(context):
+    if not IfCondition(LaunchConfiguration("rviz")).evaluate(context):
         return []
     try:
-        get_package_prefix('rviz2')
+        get_package_prefix("rviz2")
     except PackageNotFoundError:
-        distro = os.environ.get('ROS_DISTRO', '<distro>')
-        return [LogInfo(msg=f"rviz:=true, but the package 'rviz2' is not installed: continuing without RViz "
-                            f"(sudo apt install ros-{distro}-rviz2, or run RViz on another machine)")]
-    return [Node(package='rviz2', executable='rviz2', name='rviz2',
-                 arguments=['-d', PathJoinSubstitution([SHARE, 'config', 'posediff.rviz'])])]
+        distro = os.environ.get("ROS_DISTRO", "<distro>")
+        return [
+            LogInfo(
+                msg=f"rviz:=true, but the package 'rviz2' is not installed: continuing without RViz "
+                f"(sudo apt install ros-{distro}-rviz2, or run RViz on another machine)"
+            )
+        ]
+    return [
+        Node(
+            package="rviz2",
+            executable="rviz2",
+            name="rviz2",
+            arguments=["-d", PathJoinSubstitution([SHARE, "config", "posediff.rviz"])],
+        )
+    ]
 
 
 def generate_launch_description():
-    arguments = [DeclareLaunchArgument(name, default_value=default, description=description)
-                 for name, (default, description) in ARGUMENTS.items()]
+    arguments = [
+        DeclareLaunchArgument(name, default_value=default, description=description)
+        for name, (default, description) in ARGUMENTS.items()
+    ]
     estimator = Node(
-        package='posediff_ros',
-        executable='estimator',
-        name='posediff_estimator',
-        output='screen',
+        package="posediff_ros",
+        executable="estimator",
+        name="posediff_estimator",
+        output="screen",
         parameters=[
-            LaunchConfiguration('params_file'),
+            LaunchConfiguration("params_file"),
             {
-                'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
-                'model_path': ParameterValue(LaunchConfiguration('model_path'), value_type=str),
+                "device": ParameterValue(LaunchConfiguration("device"), value_type=str),
+                "model_path": ParameterValue(LaunchConfiguration("model_path"), value_type=str),
             },
         ],
         remappings=[
-            ('depth', LaunchConfiguration('depth_topic')),
-            ('mask', LaunchConfiguration('mask_topic')),
-            ('camera_info', LaunchConfiguration('camera_info_topic')),
-            ('object_poses', LaunchConfiguration('poses_topic')),
+            ("depth", LaunchConfiguration("depth_topic")),
+            ("mask", LaunchConfiguration("mask_topic")),
+            ("camera_info", LaunchConfiguration("camera_info_topic")),
+            ("object_poses", LaunchConfiguration("poses_topic")),
         ],
-        on_exit=Shutdown(reason='the estimator exited'),
+        on_exit=Shutdown(reason="the estimator exited"),
     )
     return LaunchDescription(arguments + [estimator, OpaqueFunction(function=rviz)])

@@ -83,11 +83,14 @@ def usable_device(device: str | torch.device) -> torch.device:
         return device
     if not torch.cuda.is_available():
         why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU or driver found"
-        raise CheckpointError(f"device '{device}' was requested but CUDA is not available ({why}); use "
-                              "device 'cpu', or 'auto', which runs on the CPU here and on CUDA where it is available")
+        raise CheckpointError(
+            f"device '{device}' was requested but CUDA is not available ({why}); use "
+            "device 'cpu', or 'auto', which runs on the CPU here and on CUDA where it is available"
+        )
     if device.index is not None and device.index >= torch.cuda.device_count():
-        raise CheckpointError(f"device '{device}' was requested but only {torch.cuda.device_count()} "
-                              "CUDA device(s) are visible")
+        raise CheckpointError(
+            f"device '{device}' was requested but only {torch.cuda.device_count()} CUDA device(s) are visible"
+        )
     return device
 
 

@@ -16,11 +16,14 @@ import numpy as np
 from .categories import NOCS_CATEGORIES
 from .checkpoint import CheckpointError
 from .data import DepthNoise, MaskNoise, SceneRenderer, camera_trajectory, render_frame, sample_scene
-from .estimator import SAMPLING_STARTS, PoseEstimator, SamplerSettings
+from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS
 from .metrics import pose_errors
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
+from .settings import add_options
+
+SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,15 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--samples", type=int, default=1, help="K samples per object (averaged when > 1)")
-    parser.add_argument("--schedule", default="exponential", choices=("exponential", "linear", "constant", "none"))
-    parser.add_argument("--start", default="auto", choices=SAMPLING_STARTS,
-                        help="noise (the paper), regression (refine the regression head's pose), "
-                        "auto: regression when the model's regression head was trained")
+    add_options(
+        parser, SamplerSettings, SAMPLER_OPTIONS, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"}
+    )
     args = parser.parse_args(argv)
 
-    settings = SamplerSettings(steps=args.steps, num_samples=args.samples, schedule=args.schedule, start=args.start)
+    settings = SamplerSettings(**{name: getattr(args, name) for name in SAMPLER_OPTIONS})
     checkpoint = args.checkpoint or default_model_path()
     if checkpoint is None:
         print(

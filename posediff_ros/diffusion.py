@@ -1,21 +1,27 @@
-"""Noise schedule, losses, score-scaling schedules and samplers.
+"""The VE noise schedule, score matching, score scaling and the samplers.
 
-The VE SDE of GenPose: sigma(t) = sigma_min (sigma_max / sigma_min)^t, t in [eps, 1].
+The VE SDE of GenPose: sigma(t) = sigma_min (sigma_max / sigma_min)^t, t in [eps, 1]. The
+network owns its schedule (`PoseNet.noise_schedule`); "schedule" means only this noise
+schedule, and the time-dependent weight w_t on the score is its "scaling".
+
 Samplers work on any score function `score_fn(x, t) -> s` with x (B, D) and t (B,), so
-they are tested against analytic scores as well as run on the network.
+they are tested against analytic scores as well as run on the network. They share one
+signature, `sampler(score_fn, x, schedule, t_start, **options) -> samples`, with options
+of their own after the `*` (k-diffusion's convention); to count score evaluations, wrap
+score_fn.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-
-from .geometry import matrix_to_rotation_6d, rotation_6d_to_matrix, rotation_error
 
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -37,7 +43,7 @@ class VESchedule:
         return math.log(self.sigma_max / self.sigma_min)
 
 
-# --------------------------------------------------------------------------- losses
+# --------------------------------------------------------------------------- score matching
 
 
 class ScoreMatchingLoss(nn.Module):
@@ -48,7 +54,7 @@ class ScoreMatchingLoss(nn.Module):
     (GenPose uses 20).
     """
 
-    def __init__(self, schedule: VESchedule = VESchedule(), repeats: int = 20, eps: float = EPS):
+    def __init__(self, schedule: VESchedule, repeats: int = 20, eps: float = EPS):
         super().__init__()
         self.schedule, self.repeats, self.eps = schedule, repeats, eps
 
@@ -68,75 +74,42 @@ class ScoreMatchingLoss(nn.Module):
         return ((sigma * s + z) ** 2).sum(-1).mean()
 
 
-class RegressionLoss(nn.Module):
-    """Geodesic rotation loss + squared L2 translation loss (paper eq. 3-5).
-
-    For objects symmetric about +y the rotation term is the angle between the +y axes
-    only (supplement S.1). Poses are 9-d [r1 | r2 | t]; rotations go through Gram-Schmidt.
-    """
-
-    def __init__(self, translation_weight: float = 1.0):
-        super().__init__()
-        self.translation_weight = translation_weight
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, symmetric: torch.Tensor) -> dict[str, torch.Tensor]:
-        R_pred = rotation_6d_to_matrix(pred[:, :6])
-        R_true = rotation_6d_to_matrix(target[:, :6])
-        rotation = rotation_error(R_pred, R_true, symmetric).mean()
-        translation = ((pred[:, 6:] - target[:, 6:]) ** 2).sum(-1).mean()
-        return {
-            "rotation": rotation,
-            "translation": translation,
-            "total": rotation + self.translation_weight * translation,
-        }
-
-
-def pose_to_vector(R: torch.Tensor, t_rel: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) rotation and (..., 3) translation relative to the centroid -> (..., 9)."""
-    return torch.cat((matrix_to_rotation_6d(R), t_rel), dim=-1)
-
-
-def vector_to_pose(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(..., 9) -> rotation (..., 3, 3) through Gram-Schmidt, translation (..., 3)."""
-    return rotation_6d_to_matrix(x[..., :6]), x[..., 6:]
-
-
 # --------------------------------------------------------------------------- score scaling
 
-SCHEDULES = ("exponential", "linear", "constant", "none")
+SCALINGS = ("exponential", "linear", "constant", "none")
 
 
 def guidance_weight(
-    t: torch.Tensor, schedule: str = "exponential", w_min: float = 1.0, w_max: float = 4.0
+    t: torch.Tensor, scaling: str = "exponential", w_min: float = 1.0, w_max: float = 4.0
 ) -> torch.Tensor:
     """Score-scaling weight w_t (paper eq. 9 and supplement eq. 5).
 
     exponential: w_min + (w_max - w_min) exp(-5 t); linear: w_max + (w_min - w_max) t;
     constant: w_max; none: 1 (plain sampling). t is the diffusion time in [0, 1].
     """
-    if schedule == "exponential":
+    if scaling == "exponential":
         return w_min + (w_max - w_min) * torch.exp(-5.0 * t)
-    if schedule == "linear":
+    if scaling == "linear":
         return w_max + (w_min - w_max) * t
-    if schedule == "constant":
+    if scaling == "constant":
         return torch.full_like(t, w_max)
-    if schedule == "none":
+    if scaling == "none":
         return torch.ones_like(t)
-    raise ValueError(f"unknown score-scaling schedule {schedule!r}; choose one of {SCHEDULES}")
+    raise ValueError(f"unknown score scaling {scaling!r}; choose one of {SCALINGS}")
 
 
 class ScaledScore:
     """s_scaled(x, t) = w_t s(x, t) (paper eq. 8): wraps any score function for the samplers."""
 
-    def __init__(self, score_fn: ScoreFn, schedule: str = "exponential", w_min: float = 1.0, w_max: float = 4.0):
-        guidance_weight(torch.zeros(1), schedule, w_min, w_max)  # reject an unknown schedule now
-        self.score_fn, self.schedule, self.w_min, self.w_max = score_fn, schedule, w_min, w_max
+    def __init__(self, score_fn: ScoreFn, scaling: str = "exponential", w_min: float = 1.0, w_max: float = 4.0):
+        guidance_weight(torch.zeros(1), scaling, w_min, w_max)  # reject an unknown scaling now
+        self.score_fn, self.scaling, self.w_min, self.w_max = score_fn, scaling, w_min, w_max
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         s = self.score_fn(x, t)
-        if self.schedule == "none":
+        if self.scaling == "none":
             return s
-        return guidance_weight(t, self.schedule, self.w_min, self.w_max).unsqueeze(-1).to(s.dtype) * s
+        return guidance_weight(t, self.scaling, self.w_min, self.w_max).unsqueeze(-1).to(s.dtype) * s
 
 
 # --------------------------------------------------------------------------- samplers
@@ -156,9 +129,9 @@ def sample_ddim(
     score_fn: ScoreFn,
     x: torch.Tensor,
     schedule: VESchedule,
+    t_start: float,
     *,
-    steps: int = 10,
-    t_start: float = 0.55,
+    steps: int,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
@@ -169,7 +142,7 @@ def sample_ddim(
 
     The scaled score enters both terms (eq. 8 substituted into the sampler). Eq. 4 read
     literally scales only the first term; on an analytic 8-mode mixture that reading
-    collapses onto one mode at 100+ steps with the exponential schedule and diverges
+    collapses onto one mode at 100+ steps with the exponential scaling and diverges
     with the constant one, contradicting the paper's Table S1/S2 and Figure S3, while
     this form matches them (test_diffusion.py). The times run evenly from t_start to
     EPS in `steps` score evaluations and the last step lands on sigma = 0 (the denoised
@@ -179,7 +152,7 @@ def sample_ddim(
     ts = time_steps(steps, t_start, device=x.device)
     sigmas = schedule.sigma(ts)
     sigmas_next = torch.cat((sigmas[1:], sigmas.new_zeros(1)))
-    for t, sigma, sigma_next in zip(ts, sigmas, sigmas_next):
+    for t, sigma, sigma_next in zip(ts, sigmas, sigmas_next, strict=True):
         s = score_fn(x, t.expand(x.shape[0]))
         x = x + (sigma**2 - torch.sqrt(sigma_next**2 * (1.0 - eta**2)) * sigma) * s
         if eta > 0 and sigma_next > 0:
@@ -192,26 +165,23 @@ def sample_ode(
     score_fn: ScoreFn,
     x: torch.Tensor,
     schedule: VESchedule,
+    t_start: float,
     *,
-    t_start: float = 0.55,
     rtol: float = 1e-5,
     atol: float = 1e-5,
-) -> tuple[torch.Tensor, int]:
+) -> torch.Tensor:
     """Probability-flow ODE with an adaptive RK45 solver (GenPose's sampler), then denoise.
 
     dx/dt = -sigma(t) sigma'(t) s(x, t) = -sigma^2 ln(sigma_max / sigma_min) s from t_start
     to EPS, then one Tweedie step x + sigma^2 s to sigma = 0 (GenPose has this step with a
-    flipped sign). Returns the samples and the number of score evaluations. SciPy solves
-    the whole batch as one system on the CPU, as GenPose does: the slow reference path.
+    flipped sign). SciPy solves the whole batch as one system on the CPU, as GenPose does:
+    the slow reference path.
     """
     from scipy.integrate import solve_ivp
 
     shape, device, dtype = x.shape, x.device, x.dtype
-    evaluations = 0
 
     def drift(t: float, y: np.ndarray) -> np.ndarray:
-        nonlocal evaluations
-        evaluations += 1
         xt = torch.as_tensor(y, device=device, dtype=dtype).reshape(shape)
         t_batch = torch.full((shape[0],), t, device=device, dtype=dtype)
         dx = -(schedule.sigma(t_batch).unsqueeze(-1) ** 2) * schedule.dlog_sigma_dt() * score_fn(xt, t_batch)
@@ -222,4 +192,25 @@ def sample_ode(
     )
     x = torch.as_tensor(solution.y[:, -1], device=device, dtype=dtype).reshape(shape)
     t_end = torch.full((shape[0],), EPS, device=device, dtype=dtype)
-    return x + schedule.sigma(t_end).unsqueeze(-1) ** 2 * score_fn(x, t_end), evaluations + 1
+    return x + schedule.sigma(t_end).unsqueeze(-1) ** 2 * score_fn(x, t_end)
+
+
+# --------------------------------------------------------------------------- renamed and moved
+
+_RENAMED = {
+    "SCHEDULES": ("posediff_ros.diffusion", "SCALINGS"),
+    "pose_to_vector": ("posediff_ros.geometry", "pose_to_vector"),
+    "vector_to_pose": ("posediff_ros.geometry", "vector_to_pose"),
+    "RegressionLoss": ("posediff_ros.objective", "RegressionLoss"),
+}
+
+
+def __getattr__(name: str):
+    """The names this module had before issue #15, for one release, with a DeprecationWarning."""
+    if name not in _RENAMED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, new_name = _RENAMED[name]
+    warnings.warn(
+        f"posediff_ros.diffusion.{name} is deprecated; use {module}.{new_name}", DeprecationWarning, stacklevel=2
+    )
+    return getattr(importlib.import_module(module), new_name)

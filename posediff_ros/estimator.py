@@ -9,15 +9,17 @@ validation, the evaluator and the benchmarks all call this class.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+import warnings
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from .categories import NOCS_CATEGORIES, PANOPTIC_DIVISOR, CategoryTable, split_panoptic_label
 from .checkpoint import load_model
-from .diffusion import SCHEDULES, ScaledScore, VESchedule, pose_to_vector, sample_ddim, sample_ode, vector_to_pose
+from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
 from .geometry import (
     MIN_POINTS,
     NUM_POINTS,
@@ -26,18 +28,18 @@ from .geometry import (
     backproject_labels,
     centre_points,
     mean_rotation,
+    pose_to_vector,
     project_to_so3,
     rotation_error,
     sample_points,
+    vector_to_pose,
 )
 from .model import PoseNet
+from .settings import check_choices, setting
+from .tracking import Track, Tracker, TrackingSettings
 
 LABEL_ENCODINGS = ("panoptic", "instance")
-# Tracking defaults, measured on sequences with the shipped model (models/README.md, "Tracking"):
-RECHECK_ANGLE = 30.0
-"""Largest angle (degrees) between a track and the frame's regression estimate before the track restarts."""
-TRACK_BLEND = 0.5
-"""Weight of the previous pose in a track's start, against the frame's regression estimate."""
+SAMPLERS = ("ddim", "ode")
 SAMPLING_STARTS = ("auto", "noise", "regression")
 
 
@@ -54,19 +56,39 @@ class SamplerSettings:
     refined as a track is, from track_t_start with track_steps steps), or "auto": regression
     when the model's regression head was trained (more accurate, measured in models/README.md),
     else noise. `PoseEstimator` resolves "auto" for its model.
+
+    Each field's description, range and choices are also those of the node's parameter
+    and of `evaluate`'s option of the same name (settings.py).
     """
 
-    sampler: str = "ddim"  # "ddim" or "ode" (adaptive RK45, GenPose's reference sampler)
-    steps: int = 10
-    t_start: float = 0.55
-    eta: float = 0.0
-    schedule: str = "exponential"
-    w_min: float = 1.0
-    w_max: float = 4.0
-    num_samples: int = 1  # K; K > 1 are averaged (rotations by chordal mean)
-    track_t_start: float = 0.15
-    track_steps: int = 4
-    start: str = "auto"  # "auto" | "noise" | "regression"
+    sampler: str = setting(
+        "ddim", "Pose sampler: DDIM or the adaptive probability-flow ODE (RK45, GenPose's reference)", choices=SAMPLERS
+    )
+    steps: int = setting(10, "Sampler steps for a new object (ddim)", range=(1, 500))
+    t_start: float = setting(0.55, "Diffusion time a new object's sampling starts from", range=(0.01, 1.0))
+    eta: float = setting(0.0, "DDIM stochasticity (0 = deterministic)", range=(0.0, 1.0))
+    scaling: str = setting(
+        "exponential", "Score scaling (guidance): the schedule of the weight w(t) on the score", choices=SCALINGS
+    )
+    w_min: float = setting(1.0, "Score-scaling weight at high noise (t -> 1, where sampling starts)", range=(0.0, 50.0))
+    w_max: float = setting(
+        4.0, "Score-scaling weight at low noise (t -> 0, where sampling ends; constant: always)", range=(0.0, 50.0)
+    )
+    num_samples: int = setting(
+        1,
+        "K poses sampled per object and averaged (rotations by chordal mean); K > 1 also gives the covariance",
+        range=(1, 256),
+    )
+    track_t_start: float = setting(0.15, "Diffusion time tracking mode starts from (<= t_start)", range=(0.01, 1.0))
+    track_steps: int = setting(4, "Sampler steps in tracking mode", range=(1, 500))
+    start: str = setting(
+        "auto",
+        "A new object's sampling starts from noise at t_start (the paper) or from the "
+        "regression head's pose, refined like a track (track_t_start, track_steps); auto: regression "
+        "when the model's regression head was trained (more accurate), else noise",
+        choices=SAMPLING_STARTS,
+    )
+    schedule: InitVar[str | None] = None  # the old name of `scaling`, accepted until the next release
 
     def resolved(self, regression_head_trained: bool) -> SamplerSettings:
         """These settings with `start` "auto" replaced by what it means for such a model."""
@@ -74,15 +96,17 @@ class SamplerSettings:
             return self
         return replace(self, start="regression" if regression_head_trained else "noise")
 
-    def __post_init__(self):
-        if self.sampler not in ("ddim", "ode"):
-            raise ValueError(f"sampler must be 'ddim' or 'ode', not {self.sampler!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
+    def __post_init__(self, schedule: str | None):
+        if schedule is not None:
+            warnings.warn(
+                "SamplerSettings(schedule=...) is deprecated and will be removed in the next release: use scaling=...",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            self.scaling = schedule
+        check_choices(self)
         if self.steps < 1 or self.track_steps < 1 or self.num_samples < 1:
             raise ValueError("steps, track_steps and num_samples must be >= 1")
-        if self.start not in SAMPLING_STARTS:
-            raise ValueError(f"start must be one of {SAMPLING_STARTS}, not {self.start!r}")
         if not 0 < self.track_t_start <= self.t_start <= 1:
             raise ValueError("need 0 < track_t_start <= t_start <= 1")
 
@@ -100,6 +124,7 @@ class ObjectPose:
     centroid: np.ndarray  # (3,) mean of the object's sampled points, camera frame
     tracked: bool  # sampled from the previous frame's pose
     samples: np.ndarray | None = None  # (K, 9) [r1 | r2 | t] in the camera frame when K > 1
+    mask_label: int | None = None  # its pixels' label in the mask; differs from `label` with track_by="centroid"
 
 
 @dataclass
@@ -126,12 +151,20 @@ class BatchPoses:
     timings: dict[str, float]  # seconds per stage
 
 
-@dataclass
-class _Track:
-    R: np.ndarray
-    t: np.ndarray
-    centroid: np.ndarray  # of the observed points: comparable frame to frame, unlike t
-    missed: int = 0
+class FrameError(ValueError):
+    """A frame the engine cannot use (its images and camera info disagree); the message says why."""
+
+
+def check_frame(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics) -> None:
+    """Raise FrameError unless the depth image, the mask and the camera info have one size."""
+    if depth_m.shape != labels.shape:
+        raise FrameError(f"depth {_size(depth_m)} and mask {_size(labels)} differ in size")
+    if (intrinsics.height, intrinsics.width) != depth_m.shape:
+        raise FrameError(f"images are {_size(depth_m)} but the camera info is {intrinsics.width}x{intrinsics.height}")
+
+
+def _size(image: np.ndarray) -> str:
+    return "x".join(map(str, image.shape[::-1]))  # width x height
 
 
 def auto_device() -> torch.device:
@@ -139,7 +172,11 @@ def auto_device() -> torch.device:
 
 
 class PoseEstimator:
-    """Category-level pose estimation for all labelled objects of a frame."""
+    """Category-level pose estimation for all labelled objects of a frame.
+
+    The keywords `tracking` are the fields of TrackingSettings (track_by, track_gate,
+    max_missed, max_jump, track_blend, recheck_angle); `self.tracking` holds them.
+    """
 
     def __init__(
         self,
@@ -150,24 +187,18 @@ class PoseEstimator:
         categories: CategoryTable = NOCS_CATEGORIES,
         num_points: int = NUM_POINTS,
         min_points: int = MIN_POINTS,
-        max_missed: int = 5,
-        max_jump: float = 0.1,
-        recheck_angle: float = RECHECK_ANGLE,
-        track_blend: float = TRACK_BLEND,
         seed: int = 0,
+        **tracking: Any,
     ):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.settings = (settings or SamplerSettings()).resolved(model.regression_head_trained)
         self.categories = categories
         self.num_points, self.min_points = num_points, min_points
-        self.max_missed, self.max_jump = max_missed, max_jump
-        self.recheck_angle = recheck_angle
-        self.track_blend = track_blend
-        self.schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
+        self.tracking = TrackingSettings(**tracking)
+        self.tracker = Tracker(self.tracking)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.tracks: dict[int, _Track] = {}
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto", **kwargs) -> PoseEstimator:
@@ -176,7 +207,7 @@ class PoseEstimator:
         return cls(model, device=device, **kwargs)
 
     def reset_tracks(self) -> None:
-        self.tracks.clear()
+        self.tracker.reset()
 
     # ----------------------------------------------------------------- frames
 
@@ -194,22 +225,18 @@ class PoseEstimator:
 
         depth_m: (H, W) metres, non-finite or <= 0 invalid; labels: (H, W) integer mask,
         0 background. `panoptic` labels are category_id * 1000 + k; `instance` labels are
-        instance ids of the single category `instance_category`. With `track`, objects
-        whose label was seen in the last `max_missed` frames are sampled from their
-        previous pose, unless their centroid jumped more than `max_jump` metres or the
-        previous rotation is more than `recheck_angle` degrees from this frame's regression
-        estimate (then they start afresh, as a new object).
+        instance ids of the single category `instance_category`. With `track`, each object
+        takes the label of its track (tracking.py: its mask label, or with track_by="centroid"
+        the nearest track's), and one whose track was seen in the last `max_missed` frames is
+        sampled from its previous pose, unless its centroid jumped more than `max_jump` metres
+        or the previous rotation is more than `recheck_angle` degrees from this frame's
+        regression estimate (then it starts afresh, as a new object). Raises FrameError when
+        the images and the camera info differ in size.
         """
         start = time.perf_counter()
-        if depth_m.shape != labels.shape:
-            raise ValueError(f"depth {depth_m.shape} and mask {labels.shape} differ in size")
-        if (intrinsics.height, intrinsics.width) != depth_m.shape:
-            raise ValueError(
-                f"image {depth_m.shape[1]}x{depth_m.shape[0]} does not match the camera info "
-                f"{intrinsics.width}x{intrinsics.height}"
-            )
+        check_frame(depth_m, labels, intrinsics)
         result = FrameEstimate()
-        categories, clouds, valid_labels, counts = [], [], [], []
+        categories, clouds, mask_labels, counts = [], [], [], []
         for label, points in backproject_labels(depth_m, labels, intrinsics).items():
             category, reason = self._category_of(label, label_encoding, instance_category)
             if category is None:
@@ -221,17 +248,19 @@ class PoseEstimator:
                 result.skipped.append(SkippedObject(label, str(error)))
                 continue
             categories.append(category)
-            valid_labels.append(label)
+            mask_labels.append(label)
             counts.append(len(points))
         result.timings["preprocess"] = time.perf_counter() - start
         if clouds:
-            previous = [
-                self._previous_pose(label, cloud) if track else None for label, cloud in zip(valid_labels, clouds)
-            ]
+            centroids = [cloud.mean(0) for cloud in clouds]
+            track_labels, previous = mask_labels, None
+            if track:
+                track_labels = self.tracker.identify(mask_labels, categories, centroids, label_encoding)
+                previous = list(map(self.tracker.previous_pose, track_labels, centroids))
             symmetric = [self.categories.by_name(c).symmetric for c in categories]
             poses = self.estimate_points(np.stack(clouds), previous, symmetric)
             result.timings.update(poses.timings)
-            for i, label in enumerate(valid_labels):
+            for i, label in enumerate(track_labels):
                 result.objects.append(
                     ObjectPose(
                         label=label,
@@ -240,14 +269,15 @@ class PoseEstimator:
                         t=poses.t[i],
                         size=box_size(clouds[i], poses.R[i], poses.t[i]),
                         num_points=counts[i],
-                        centroid=clouds[i].mean(0),
+                        centroid=centroids[i],
                         tracked=bool(poses.tracked[i]),
                         samples=poses.samples[i] if poses.samples is not None else None,
+                        mask_label=mask_labels[i],
                     )
                 )
         self._align_symmetric(result.objects, track)
         if track:
-            self._update_tracks(result.objects)
+            self.tracker.update({o.label: Track(o.category, o.R, o.t, o.centroid) for o in result.objects})
         result.timings["total"] = time.perf_counter() - start
         return result
 
@@ -267,35 +297,12 @@ class PoseEstimator:
             return None, f"label {label} has unknown category id {category_id}"
         return self.categories.by_id(category_id).name, ""
 
-    # ----------------------------------------------------------------- tracking
-
-    def _previous_pose(self, label: int, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        track = self.tracks.get(label)
-        # Compare centroids of the observed points: the box centre t can sit a large
-        # object's half-size away from them, which would break tracking for laptops.
-        shift = cloud.mean(0) - track.centroid if track is not None else None
-        if shift is None or np.linalg.norm(shift) > self.max_jump:
-            return None
-        # The box centre moves with the observed points (a moving camera or object): start
-        # from where it is now, not where it was.
-        return track.R, track.t + shift
-
     def _align_symmetric(self, objects: list[ObjectPose], track: bool) -> None:
         """Give objects symmetric about +y the x axis of their track (or the camera's)."""
         for o in objects:
             if self.categories.by_name(o.category).symmetric:
-                previous = self.tracks.get(o.label) if track else None
-                o.R = align_symmetric(o.R, previous.R if previous is not None else np.eye(3))
-
-    def _update_tracks(self, objects: list[ObjectPose]) -> None:
-        seen = {o.label for o in objects}
-        for label in list(self.tracks):
-            if label not in seen:
-                self.tracks[label].missed += 1
-                if self.tracks[label].missed > self.max_missed:
-                    del self.tracks[label]
-        for o in objects:
-            self.tracks[o.label] = _Track(o.R, o.t, o.centroid)
+                previous = self.tracker.previous_rotation(o.label) if track else None
+                o.R = align_symmetric(o.R, previous if previous is not None else np.eye(3))
 
     # ----------------------------------------------------------------- the network
 
@@ -340,9 +347,12 @@ class PoseEstimator:
         elif fresh:
             x[fresh] = self.sample(feature[fresh], None, s.t_start, s.steps)
         if tracked:
-            R0, t0 = self._track_start([previous[i] for i in tracked], centroid[tracked],
-                                       None if reference is None else (reference[0][tracked], reference[1][tracked]),
-                                       [symmetric[i] for i in tracked])
+            R0, t0 = self._track_start(
+                [previous[i] for i in tracked],
+                centroid[tracked],
+                None if reference is None else (reference[0][tracked], reference[1][tracked]),
+                [symmetric[i] for i in tracked],
+            )
             x[tracked] = self.sample(feature[tracked], pose_to_vector(R0, t0), s.track_t_start, s.track_steps)
         self._synchronize()
         timings["sampler"] = time.perf_counter() - start
@@ -359,7 +369,7 @@ class PoseEstimator:
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The regression head's poses (R, t relative to the centroid) when the start needs them,
         or a track check (only with a trained head); the head is one small MLP pass."""
-        uses_tracks = self.recheck_angle < 180.0 or self.track_blend < 1.0
+        uses_tracks = self.tracking.recheck_angle < 180.0 or self.tracking.track_blend < 1.0
         checks_tracks = self.model.regression_head_trained and uses_tracks and any(p is not None for p in previous)
         if self.settings.start != "regression" and not checks_tracks:
             return None
@@ -381,11 +391,13 @@ class PoseEstimator:
         """
         R0 = np.stack([p[0] for p in previous])
         t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=self.device) - centroid
-        if regressed is not None and self.track_blend < 1.0:
+        if regressed is not None and self.tracking.track_blend < 1.0:
             R_reg = regressed[0].cpu().numpy()
             # a symmetric object's regressed x axis is arbitrary: take the one nearest the track's
-            R_reg = np.stack([align_symmetric(r, p) if sym else r for r, p, sym in zip(R_reg, R0, symmetric)])
-            w = self.track_blend
+            R_reg = np.stack(
+                [align_symmetric(r, p) if sym else r for r, p, sym in zip(R_reg, R0, symmetric, strict=True)]
+            )
+            w = self.tracking.track_blend
             R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
             t0 = w * t0 + (1.0 - w) * regressed[1]
         return torch.as_tensor(R0, dtype=torch.float32, device=self.device), t0
@@ -395,31 +407,32 @@ class PoseEstimator:
     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """`previous` with the tracks that disagree with this frame's regression estimate dropped."""
         tracked = [i for i, p in enumerate(previous) if p is not None]
-        if self.recheck_angle >= 180.0 or not tracked:
+        if self.tracking.recheck_angle >= 180.0 or not tracked:
             return previous
         R_prev = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=R_reg.dtype, device=R_reg.device)
         flags = torch.as_tensor([symmetric[i] for i in tracked], device=R_reg.device)
-        disagree = torch.rad2deg(rotation_error(R_prev, R_reg[tracked], flags)) > self.recheck_angle
+        disagree = torch.rad2deg(rotation_error(R_prev, R_reg[tracked], flags)) > self.tracking.recheck_angle
         dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
         return [None if i in dropped else p for i, p in enumerate(previous)]
 
     def sample(self, feature: torch.Tensor, x_init: torch.Tensor | None, t_start: float, steps: int) -> torch.Tensor:
         """K samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for pure noise."""
         s = self.settings
+        schedule = self.model.noise_schedule
         B, K = feature.shape[0], s.num_samples
         feature = feature.repeat_interleave(K, dim=0)
-        sigma = float(self.schedule.sigma(torch.tensor(t_start)))
+        sigma = float(schedule.sigma(torch.tensor(t_start)))
         noise = torch.randn(B * K, 9, generator=self.generator, device=self.device) * sigma
         x = noise if x_init is None else x_init.repeat_interleave(K, dim=0) + noise
 
         def score(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return self.model.score(feature, x_t, t)
 
-        guided = ScaledScore(score, s.schedule, s.w_min, s.w_max)
+        guided = ScaledScore(score, s.scaling, s.w_min, s.w_max)
         if s.sampler == "ode":
-            x, _ = sample_ode(guided, x, self.schedule, t_start=t_start)
+            x = sample_ode(guided, x, schedule, t_start)
         else:
-            x = sample_ddim(guided, x, self.schedule, steps=steps, t_start=t_start, eta=s.eta, generator=self.generator)
+            x = sample_ddim(guided, x, schedule, t_start, steps=steps, eta=s.eta, generator=self.generator)
         return x.reshape(B, K, 9)
 
     def _synchronize(self) -> None:

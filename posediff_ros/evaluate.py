@@ -28,26 +28,21 @@ from tqdm import tqdm
 
 from .categories import NOCS_CATEGORIES, CategoryTable
 from .checkpoint import CheckpointError, load_model
-from .diffusion import SCHEDULES
-from .estimator import (
-    RECHECK_ANGLE,
-    SAMPLING_STARTS,
-    TRACK_BLEND,
-    FrameEstimate,
-    PoseEstimator,
-    SamplerSettings,
-    auto_device,
-)
+from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
 from .geometry import rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_rotation_samples
+from .settings import add_options, described
+from .tracking import TrackingSettings
 
 SKIPPED_ROTATION_DEG = 180.0
 SKIPPED_TRANSLATION_CM = math.inf
 PLOT_SAMPLES = 50
 FAILURE_PICTURES = 8
+TRACKING_OPTIONS = ("recheck_angle", "track_blend")
+"""The tracking settings that are options (tracks follow labels here: the ground truth is matched by label)."""
 
 
 @dataclass
@@ -72,10 +67,18 @@ class InstanceResult:
             return None if a is None else np.asarray(a, float).tolist()
 
         return {
-            "scene": self.scene, "frame": self.frame, "label": self.label, "category": self.category,
-            "symmetric": self.symmetric, "R": rows(self.R), "t": rows(self.t), "size": rows(self.size),
-            "rotation_error_deg": self.rotation_error_deg, "translation_error_cm": self.translation_error_cm,
-            "tracked": self.tracked, "skipped": self.skipped,
+            "scene": self.scene,
+            "frame": self.frame,
+            "label": self.label,
+            "category": self.category,
+            "symmetric": self.symmetric,
+            "R": rows(self.R),
+            "t": rows(self.t),
+            "size": rows(self.size),
+            "rotation_error_deg": self.rotation_error_deg,
+            "translation_error_cm": self.translation_error_cm,
+            "tracked": self.tracked,
+            "skipped": self.skipped,
         }
 
 
@@ -92,23 +95,51 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable = NOCS
     errors = {}
     if found:
         rotation, translation = pose_errors(
-            np.stack([estimated[i.label].R for i in found]), np.stack([estimated[i.label].t for i in found]),
-            np.stack([i.R for i in found]), np.stack([i.t for i in found]), np.array([i.symmetric for i in found]),
+            np.stack([estimated[i.label].R for i in found]),
+            np.stack([estimated[i.label].t for i in found]),
+            np.stack([i.R for i in found]),
+            np.stack([i.t for i in found]),
+            np.array([i.symmetric for i in found]),
         )
-        errors = {i.label: (float(r), float(c)) for i, r, c in zip(found, rotation, translation)}
+        errors = {i.label: (float(r), float(c)) for i, r, c in zip(found, rotation, translation, strict=True)}
     results = []
     for inst in frame.instances:
-        common = dict(scene=frame.scene, frame=frame.index, label=int(inst.label),
-                      category=categories.by_id(inst.category).name, symmetric=bool(inst.symmetric))
+        common = dict(
+            scene=frame.scene,
+            frame=frame.index,
+            label=int(inst.label),
+            category=categories.by_id(inst.category).name,
+            symmetric=bool(inst.symmetric),
+        )
         if inst.label in estimated:
             o = estimated[inst.label]
             rotation_deg, translation_cm = errors[inst.label]
-            results.append(InstanceResult(**common, R=o.R, t=o.t, size=o.size, rotation_error_deg=rotation_deg,
-                                          translation_error_cm=translation_cm, tracked=o.tracked, skipped=None))
+            results.append(
+                InstanceResult(
+                    **common,
+                    R=o.R,
+                    t=o.t,
+                    size=o.size,
+                    rotation_error_deg=rotation_deg,
+                    translation_error_cm=translation_cm,
+                    tracked=o.tracked,
+                    skipped=None,
+                )
+            )
         else:
             reason = reasons.get(inst.label, "label not in the mask")
-            results.append(InstanceResult(**common, R=None, t=None, size=None, rotation_error_deg=SKIPPED_ROTATION_DEG,
-                                          translation_error_cm=SKIPPED_TRANSLATION_CM, tracked=False, skipped=reason))
+            results.append(
+                InstanceResult(
+                    **common,
+                    R=None,
+                    t=None,
+                    size=None,
+                    rotation_error_deg=SKIPPED_ROTATION_DEG,
+                    translation_error_cm=SKIPPED_TRANSLATION_CM,
+                    tracked=False,
+                    skipped=reason,
+                )
+            )
     return results
 
 
@@ -133,8 +164,13 @@ class Evaluation:
 
     def speed(self) -> dict:
         per_second = (lambda n: n / self.seconds) if self.seconds > 0 else (lambda n: None)
-        return {"frames": self.frames, "objects": self.objects, "estimate_seconds": self.seconds,
-                "fps": per_second(self.frames), "objects_per_second": per_second(self.objects)}
+        return {
+            "frames": self.frames,
+            "objects": self.objects,
+            "estimate_seconds": self.seconds,
+            "fps": per_second(self.frames),
+            "objects_per_second": per_second(self.objects),
+        }
 
 
 def evaluate_frames(
@@ -211,8 +247,10 @@ def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseN
     for command-line tools: a missing or unreadable file exits with a clear message."""
     checkpoint = checkpoint or default_model_path()
     if checkpoint is None:
-        raise SystemExit("no --checkpoint given and no default model found at:\n  "
-                         + "\n  ".join(map(str, default_model_candidates())))
+        raise SystemExit(
+            "no --checkpoint given and no default model found at:\n  "
+            + "\n  ".join(map(str, default_model_candidates()))
+        )
     device = auto_device() if device_name == "auto" else torch.device(device_name)
     try:
         model, _ = load_model(checkpoint, device)
@@ -222,9 +260,7 @@ def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseN
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
-    return SamplerSettings(sampler=args.sampler, steps=args.steps, t_start=args.t_start, eta=args.eta,
-                           schedule=args.schedule, w_min=args.w_min, w_max=args.w_max, num_samples=args.samples,
-                           start=args.start)
+    return SamplerSettings(**{s.name: getattr(args, s.name) for s in described(SamplerSettings)})
 
 
 def device_description(device: torch.device) -> str:
@@ -274,7 +310,7 @@ def plot_instance(
 def save_sample_plot(
     estimator: PoseEstimator, frames: Sequence, evaluation: Evaluation, args: argparse.Namespace, path: Path
 ) -> str:
-    """Figure 2: K=50 rotation samples of one instance under the chosen schedule and `none`.
+    """Figure 2: K=50 rotation samples of one instance under the chosen score scaling and `none`.
 
     Returns the instance as SCENE:FRAME:LABEL; raises LookupError when there is none to draw.
     """
@@ -282,11 +318,12 @@ def save_sample_plot(
     frame = frames[evaluation.positions[(chosen.scene, chosen.frame)]]
     truth = next(inst for inst in frame.instances if inst.label == chosen.label)
     panels = {}
-    for schedule in dict.fromkeys((args.schedule, "none")):  # ordered, without a duplicate "none"
-        settings = replace(estimator.settings, num_samples=PLOT_SAMPLES, schedule=schedule)
-        sampler = PoseEstimator(estimator.model, device=estimator.device, settings=settings,
-                                categories=estimator.categories, seed=args.seed)
-        panels[f"schedule {schedule}"] = sample_rotations(sampler, frame, chosen.label)
+    for scaling in dict.fromkeys((args.scaling, "none")):  # ordered, without a duplicate "none"
+        settings = replace(estimator.settings, num_samples=PLOT_SAMPLES, scaling=scaling)
+        sampler = PoseEstimator(
+            estimator.model, device=estimator.device, settings=settings, categories=estimator.categories, seed=args.seed
+        )
+        panels[f"scaling {scaling}"] = sample_rotations(sampler, frame, chosen.label)
     name = f"{chosen.scene}:{chosen.frame}:{chosen.label}"
     plot_rotation_samples(panels, truth.R, path, title=f"{chosen.category} {name}")
     return name
@@ -295,8 +332,9 @@ def save_sample_plot(
 def worst_instances(results: list[InstanceResult], count: int) -> list[InstanceResult]:
     """The `count` estimated instances farthest outside 10°5cm: errors in units of 10° and 5 cm, the larger."""
     estimated = [r for r in results if r.skipped is None]
-    return sorted(estimated, key=lambda r: max(r.rotation_error_deg / 10, r.translation_error_cm / 5),
-                  reverse=True)[:count]
+    return sorted(estimated, key=lambda r: max(r.rotation_error_deg / 10, r.translation_error_cm / 5), reverse=True)[
+        :count
+    ]
 
 
 def save_failure_pictures(evaluation: Evaluation, frames: Sequence, directory: Path, count: int) -> list[str]:
@@ -307,8 +345,10 @@ def save_failure_pictures(evaluation: Evaluation, frames: Sequence, directory: P
     for rank, r in enumerate(worst_instances(evaluation.results, count)):
         frame = frames[evaluation.positions[(r.scene, r.frame)]]
         truth = next(inst for inst in frame.instances if inst.label == r.label)
-        caption = (f"{r.category} {r.scene}:{r.frame}:{r.label}  {r.rotation_error_deg:.1f}° "
-                   f"{r.translation_error_cm:.1f} cm" + ("  (tracked)" if r.tracked else ""))
+        caption = (
+            f"{r.category} {r.scene}:{r.frame}:{r.label}  {r.rotation_error_deg:.1f}° "
+            f"{r.translation_error_cm:.1f} cm" + ("  (tracked)" if r.tracked else "")
+        )
         path = directory / f"failure_{rank}_{r.scene}_{r.frame:04d}_{r.label}.png"
         estimate_image(frame.depth, frame.mask, frame.intrinsics, truth, r.R, r.t, r.size, caption).save(path)
         paths.append(str(path))
@@ -316,40 +356,32 @@ def save_failure_pictures(evaluation: Evaluation, frames: Sequence, directory: P
 
 
 def _parser() -> argparse.ArgumentParser:
-    d = SamplerSettings()
     p = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="dataset DIR/scene_XXX/NNNN_* (docs/conventions.md §6)")
     source.add_argument("--nocs", type=Path, metavar="ROOT", help="NOCS root holding CAMERA/ and Real/ (SPD-processed)")
     p.add_argument("--nocs-split", choices=("real_test", "camera_val"), default="real_test")
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
-    p.add_argument("--sampler", choices=("ddim", "ode"), default=d.sampler)
-    p.add_argument("--steps", type=int, default=d.steps, help="sampler steps (DDIM)")
-    p.add_argument("--samples", type=int, default=d.num_samples, metavar="K", help="samples averaged per object")
-    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="score-scaling schedule w(t)")
-    p.add_argument("--w-min", type=float, default=d.w_min)
-    p.add_argument("--w-max", type=float, default=d.w_max)
-    p.add_argument("--eta", type=float, default=d.eta, help="DDIM stochasticity (0 = deterministic)")
-    p.add_argument("--t-start", type=float, default=d.t_start, help="diffusion time sampling starts from")
-    p.add_argument("--start", choices=SAMPLING_STARTS, default=d.start,
-                   help="noise: the paper's sampling; regression: refine the regression head's pose like a track; "
-                   "auto: regression when the model's regression head was trained, else noise")
-    p.add_argument("--recheck-angle", type=float, default=RECHECK_ANGLE, metavar="DEG",
-                   help="with --tracking: restart a track whose rotation is more than DEG from the regression "
-                   "head's estimate of the frame (180 = never)")
-    p.add_argument("--track-blend", type=float, default=TRACK_BLEND, metavar="W",
-                   help="with --tracking: a track starts from W x the previous pose + (1 - W) x the regression "
-                   "head's pose of the frame (1 = the previous pose only)")
+    add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
+    add_options(p, TrackingSettings, TRACKING_OPTIONS)
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the table, settings, counts and speed")
     p.add_argument("--predictions", type=Path, metavar="FILE", help="write one JSON line per ground-truth instance")
-    p.add_argument("--plots", type=Path, metavar="DIR",
-                   help="write accuracy curves, a Figure-2 sample plot and pictures of the worst estimates")
-    p.add_argument("--plot-instance", type=instance_key, metavar="SCENE:FRAME:LABEL",
-                   help="instance for the sample plot (default: the first estimated bottle, bowl or can)")
+    p.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="write accuracy curves, a Figure-2 sample plot and pictures of the worst estimates",
+    )
+    p.add_argument(
+        "--plot-instance",
+        type=instance_key,
+        metavar="SCENE:FRAME:LABEL",
+        help="instance for the sample plot (default: the first estimated bottle, bowl or can)",
+    )
     return p
 
 
@@ -361,8 +393,13 @@ def run(argv: list[str] | None = None) -> dict:
     except ValueError as error:
         raise SystemExit(f"invalid sampler options: {error}") from None
     model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
-    estimator = PoseEstimator(model, device=device, settings=settings, seed=args.seed,
-                              recheck_angle=args.recheck_angle, track_blend=args.track_blend)
+    estimator = PoseEstimator(
+        model,
+        device=device,
+        settings=settings,
+        seed=args.seed,
+        **{name: getattr(args, name) for name in TRACKING_OPTIONS},
+    )
     settings = estimator.settings  # with `start` resolved for this model
     frames = _Frames(open_dataset(args), args.max_frames)
 
@@ -378,8 +415,10 @@ def run(argv: list[str] | None = None) -> dict:
     print(f"{len(results)} instances in {evaluation.frames} frames; {len(skipped)} skipped (counted as failures)")
     for r in skipped:
         print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
-    print(f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}; "
-          f"new objects start from {settings.start}")
+    print(
+        f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}; "
+        f"new objects start from {settings.start}"
+    )
 
     summary = {
         "table": table,
@@ -394,8 +433,10 @@ def run(argv: list[str] | None = None) -> dict:
         "frames": evaluation.frames,
         "instances": len(results),
         "skipped": len(skipped),
-        "skipped_instances": [{"scene": r.scene, "frame": r.frame, "label": r.label, "category": r.category,
-                               "reason": r.skipped} for r in skipped],
+        "skipped_instances": [
+            {"scene": r.scene, "frame": r.frame, "label": r.label, "category": r.category, "reason": r.skipped}
+            for r in skipped
+        ],
         "speed": speed,
     }
     if args.predictions is not None:
@@ -406,10 +447,13 @@ def run(argv: list[str] | None = None) -> dict:
     if args.plots is not None:
         args.plots.mkdir(parents=True, exist_ok=True)
         curves, samples = args.plots / "accuracy_curves.png", args.plots / "rotation_samples.png"
-        plot_accuracy_curves(np.array([r.rotation_error_deg for r in results]),
-                             np.array([r.translation_error_cm for r in results]),
-                             [r.category for r in results], curves,
-                             title=f"{summary['dataset']}, schedule {settings.schedule}")
+        plot_accuracy_curves(
+            np.array([r.rotation_error_deg for r in results]),
+            np.array([r.translation_error_cm for r in results]),
+            [r.category for r in results],
+            curves,
+            title=f"{summary['dataset']}, scaling {settings.scaling}",
+        )
         summary["plots"] = [str(curves), *save_failure_pictures(evaluation, frames, args.plots, FAILURE_PICTURES)]
         try:  # a missing plot instance must not cost the evaluation's other outputs
             summary["plot_instance"] = save_sample_plot(estimator, frames, evaluation, args, samples)

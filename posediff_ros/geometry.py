@@ -1,9 +1,9 @@
-"""Rotations, back-projection and point sampling.
+"""Rotations, the network's pose vectors, back-projection and point sampling.
 
 Conventions (docs/conventions.md §3): metres; camera optical frame (x right, y down, z forward);
 a pose (R, t) maps object to camera, `X_cam = R @ X_obj + t`. Rotation matrices act on
 column vectors, so "the first two columns" of R are the images of the object's x and y
-axes. Rotation functions are PyTorch and take arbitrary leading batch dimensions;
+axes. Rotation and pose-vector functions are PyTorch and take arbitrary leading batch dimensions;
 image functions are NumPy, since images arrive as NumPy arrays and are cut into small
 per-object point sets before anything reaches the network.
 """
@@ -113,6 +113,23 @@ def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
     return quaternion_to_matrix(torch.cat((torch.cos(half), xyz), dim=-1))
 
 
+# --------------------------------------------------------------------------- pose vectors
+
+POSE_DIM = 9
+"""Length of the network's pose vectors [r1 | r2 | t - c]: the 6D rotation, then the
+translation relative to the centroid c of the observed points (see `centre_points`)."""
+
+
+def pose_to_vector(R: torch.Tensor, t_rel: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotation and (..., 3) translation relative to the centroid -> (..., 9)."""
+    return torch.cat((matrix_to_rotation_6d(R), t_rel), dim=-1)
+
+
+def vector_to_pose(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(..., 9) -> rotation (..., 3, 3) through Gram-Schmidt, translation (..., 3)."""
+    return rotation_6d_to_matrix(x[..., :6]), x[..., 6:]
+
+
 # --------------------------------------------------------------------------- images
 
 
@@ -179,7 +196,8 @@ def backproject_labels(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intr
     point_labels = labels[v, u]
     order = np.argsort(point_labels, kind="stable")
     present, starts = np.unique(point_labels[order], return_index=True)
-    groups = dict(zip(present.tolist(), np.split(points[order], starts[1:])))
+    # np.split of no points still gives one (empty) group, hence not strict
+    groups = dict(zip(present.tolist(), np.split(points[order], starts[1:]), strict=False))
     return {int(label): groups.get(int(label), points[:0]) for label in np.unique(labels) if label != 0}
 
 

@@ -1,4 +1,5 @@
-"""The training objective of each stage as one module, so DistributedDataParallel wraps it.
+"""The training losses: the regression loss, and each stage's objective as one module,
+so DistributedDataParallel wraps it.
 
 pretrain: regression loss (paper eq. 5); joint: regression + score matching (eq. 7);
 scratch: score matching only (GenPose, end to end).
@@ -9,8 +10,32 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .diffusion import RegressionLoss, ScoreMatchingLoss, VESchedule
+from .diffusion import ScoreMatchingLoss
+from .geometry import rotation_error, vector_to_pose
 from .model import PoseNet
+
+
+class RegressionLoss(nn.Module):
+    """Geodesic rotation loss + squared L2 translation loss (paper eq. 3-5).
+
+    For objects symmetric about +y the rotation term is the angle between the +y axes
+    only (supplement S.1). Poses are 9-d [r1 | r2 | t]; rotations go through Gram-Schmidt.
+    """
+
+    def __init__(self, translation_weight: float = 1.0):
+        super().__init__()
+        self.translation_weight = translation_weight
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, symmetric: torch.Tensor) -> dict[str, torch.Tensor]:
+        R_pred, t_pred = vector_to_pose(pred)
+        R_true, t_true = vector_to_pose(target)
+        rotation = rotation_error(R_pred, R_true, symmetric).mean()
+        translation = ((t_pred - t_true) ** 2).sum(-1).mean()
+        return {
+            "rotation": rotation,
+            "translation": translation,
+            "total": rotation + self.translation_weight * translation,
+        }
 
 
 class TrainingObjective(nn.Module):
@@ -20,8 +45,7 @@ class TrainingObjective(nn.Module):
             raise ValueError(f"unknown training stage {stage!r}")
         self.model, self.stage = model, stage
         self.regression = RegressionLoss(translation_weight)
-        schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
-        self.score_matching = ScoreMatchingLoss(schedule, repeats=score_repeats)
+        self.score_matching = ScoreMatchingLoss(model.noise_schedule, repeats=score_repeats)
 
     @property
     def uses_all_parameters(self) -> bool:

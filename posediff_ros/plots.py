@@ -47,17 +47,29 @@ def plot_accuracy_curves(
     rot_x = np.linspace(0.0, ROTATION_RANGE_DEG, 121)
     trans_x = np.linspace(0.0, TRANSLATION_RANGE_CM, 101)
     panels = [
-        (rot_x, "rotation threshold (°)", f"rotation, translation ≤ {CURVE_TRANSLATION_CM:g} cm",
-         lambda m: accuracy_curve(rotation_deg[m], rot_x, translation_cm[m] <= CURVE_TRANSLATION_CM)),
-        (rot_x, "rotation threshold (°)", "rotation, any translation",
-         lambda m: accuracy_curve(rotation_deg[m], rot_x)),
-        (trans_x, "translation threshold (cm)", "translation, any rotation",
-         lambda m: accuracy_curve(translation_cm[m], trans_x)),
+        (
+            rot_x,
+            "rotation threshold (°)",
+            f"rotation, translation ≤ {CURVE_TRANSLATION_CM:g} cm",
+            lambda m: accuracy_curve(rotation_deg[m], rot_x, translation_cm[m] <= CURVE_TRANSLATION_CM),
+        ),
+        (
+            rot_x,
+            "rotation threshold (°)",
+            "rotation, any translation",
+            lambda m: accuracy_curve(rotation_deg[m], rot_x),
+        ),
+        (
+            trans_x,
+            "translation threshold (cm)",
+            "translation, any rotation",
+            lambda m: accuracy_curve(translation_cm[m], trans_x),
+        ),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
-    for ax, (x, xlabel, panel_title, curve) in zip(axes, panels):
+    for ax, (x, xlabel, panel_title, curve) in zip(axes, panels, strict=True):
         per_category = [curve(categories == name) for name in names]
-        for name, y in zip(names, per_category):
+        for name, y in zip(names, per_category, strict=True):
             ax.plot(x, 100 * y, lw=1.2, label=f"{name} ({np.count_nonzero(categories == name)})")
         ax.plot(x, 100 * np.mean(per_category, axis=0), "k", lw=2.5, label="mean")
         ax.set(xlabel=xlabel, ylabel="instances under threshold (%)", title=panel_title, ylim=(0, 100), xlim=(0, x[-1]))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 import torch
@@ -35,10 +35,9 @@ from tqdm import tqdm
 
 from .categories import NOCS_CATEGORIES
 from .checkpoint import CheckpointError, load_checkpoint, regression_head_trained, save_checkpoint
-from .diffusion import pose_to_vector, vector_to_pose
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings, auto_device
-from .geometry import centre_points
+from .geometry import centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
 from .objective import TrainingObjective
@@ -46,6 +45,8 @@ from .paths import default_train_config_candidates, default_train_config_path
 from .train_config import TrainConfig, load_config
 
 if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
+
     from .data.scene import SceneConfig
 
 
@@ -209,6 +210,36 @@ def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict, bool
     return ModelConfig.from_dict(values), weights, regression_head_trained(payload)
 
 
+class TrainingLog:
+    """The training losses and gradient norm summed over the steps since the last write, written
+    as means to TensorBoard (train/*, main process) and the progress bar, with the throughput."""
+
+    def __init__(self, writer: SummaryWriter | None, progress: tqdm, world: int):
+        self.writer, self.progress, self.world = writer, progress, world
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.samples, self.tic = 0, time.perf_counter()
+
+    def add(self, terms: dict[str, torch.Tensor], grad_norm: torch.Tensor, samples: int) -> None:
+        self.samples += samples
+        for key, value in terms.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value.item()
+        self.sums["grad_norm"] = self.sums.get("grad_norm", 0.0) + grad_norm.item()
+
+    def write(self, step: int, count: int, lr: float) -> None:
+        """The means over `count` steps at `step`, then start over."""
+        rate = self.samples * self.world / (time.perf_counter() - self.tic)
+        if self.writer:
+            for key, value in self.sums.items():
+                self.writer.add_scalar(f"train/{key}", value / count, step)
+            self.writer.add_scalar("train/lr", lr, step)
+            self.writer.add_scalar("train/samples_per_s", rate, step)
+        self.progress.set_postfix(loss=f"{self.sums['total'] / count:.4f}", samples_s=f"{rate:.0f}")
+        self.reset()
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, top: TrainConfig, stage_index: int, resume: dict | None = None):
         self.config, self.top, self.stage_index = config, top, stage_index
@@ -234,8 +265,10 @@ class Trainer:
             try:
                 self.model.load_state_dict(weights)
             except RuntimeError as error:
-                raise CheckpointError(f"the start weights do not fit the model config {model_config.as_dict()} "
-                                      f"(model.* overrides must keep every layer's size): {error}") from None
+                raise CheckpointError(
+                    f"the start weights do not fit the model config {model_config.as_dict()} "
+                    f"(model.* overrides must keep every layer's size): {error}"
+                ) from None
         self.model.to(self.device)
         objective = TrainingObjective(self.model, config.stage, config.translation_weight, config.score_repeats)
         self.objective = objective
@@ -340,14 +373,11 @@ class Trainer:
     # ----------------------------------------------------------------- training
 
     def train(self) -> dict:
-        config = self.config
-        writer = None
-        if self.main_process:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.yaml").write_text(yaml.safe_dump(config.as_dict(), sort_keys=False))
-            from torch.utils.tensorboard import SummaryWriter
+        """Train to `steps`, validating, logging and checkpointing on the way; the last validation's results.
 
-            writer = SummaryWriter(self.out / "tb")
+        Ctrl-C or SIGTERM (STOP) ends the run after the current step (`stop`)."""
+        config = self.config
+        writer = self.open_run()
         val = validation_set(config) if self.main_process else None
         batches = training_batches(config, self.rank, self.world, self.step, pin=self.device.type == "cuda")
         progress = tqdm(
@@ -357,73 +387,105 @@ class Trainer:
             disable=not self.main_process,
             dynamic_ncols=True,
         )
-        running: dict[str, float] = {}
-        seen, tic = 0, time.perf_counter()
+        log = TrainingLog(writer, progress, self.world)
         results: dict = {}
         self.objective.train()
         while self.step < config.steps:
             batch = next(batches)
-            points, centroid = centre_points(batch["points"].to(self.device, non_blocking=True))
-            target = pose_to_vector(batch["R"].to(self.device), batch["t"].to(self.device) - centroid)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                terms = self.step_objective(points, target, batch["symmetric"].to(self.device))
-            self.optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.ema.update(self.model)
-            self.step += 1
-            seen += len(points)
-            for key, value in terms.items():
-                running[key] = running.get(key, 0.0) + value.item()
-            running["grad_norm"] = running.get("grad_norm", 0.0) + grad_norm.item()
+            terms, grad_norm = self.train_step(batch)
+            log.add(terms, grad_norm, len(batch["points"]))
             progress.update()
-            if self.step % config.log_every == 0 or self.step == config.steps:
-                count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
-                rate = seen * self.world / (time.perf_counter() - tic)
-                if writer:
-                    for key, value in running.items():
-                        writer.add_scalar(f"train/{key}", value / count, self.step)
-                    writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], self.step)
-                    writer.add_scalar("train/samples_per_s", rate, self.step)
-                progress.set_postfix(loss=f"{running['total'] / count:.4f}", samples_s=f"{rate:.0f}")
-                running, seen, tic = {}, 0, time.perf_counter()
-            if self.main_process and (self.step % config.val_every == 0 or self.step == config.steps):
-                results = self.validate(val)
-                score = self.headline(results)
-                for head, table in results.items():
-                    for key, value in table["mean"].items():
-                        if key != "count":
-                            writer.add_scalar(f"val/{head}/{key}", value, self.step)
-                    mean = table["mean"]
-                    progress.write(f"step {self.step} validation, {head} head: " + ", ".join(
-                        f"{threshold_name(d, c)} {100 * mean[threshold_name(d, c)]:.1f}%" for d, c in THRESHOLDS)
-                        + f", median {mean['rotation_median_deg']:.1f}° {mean['translation_median_cm']:.2f} cm")
-                if score > self.best:
-                    self.best = score
-                    self.save("best.pt", results)
-                self.objective.train()
-            if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+            if self.due(config.log_every):
+                # the steps since the last write: log_every, or the remainder at the last step
+                log.write(self.step, self.step % config.log_every or config.log_every, self.scheduler.get_last_lr()[0])
+            if self.main_process and self.due(config.val_every):
+                results = self.validation_round(val, writer, progress)
+            if self.due(config.checkpoint_every):
                 self.save("last.pt", results)
             if STOP.is_set():
                 break
         progress.close()
         if STOP.is_set():
-            self.save("last.pt", results)
-            self.export(results)
-            if self.main_process:
-                print(f"stopped at step {self.step}: saved {self.out / 'last.pt'} (continue with --resume) "
-                      f"and {self.out / 'model.pt'}", flush=True)
-            raise SystemExit(130)
+            self.stop(results)
+        self.finish(results, writer)
+        return results
+
+    def due(self, every: int) -> bool:
+        """Whether a periodic job (logging, validation, a checkpoint) runs after this step: every
+        `every` steps and after the last."""
+        return self.step % every == 0 or self.step == self.config.steps
+
+    def open_run(self) -> SummaryWriter | None:
+        """The main process's run folder with its config.yaml, and its TensorBoard writer (None elsewhere)."""
+        if not self.main_process:
+            return None
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.yaml").write_text(yaml.safe_dump(self.config.as_dict(), sort_keys=False))
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(self.out / "tb")
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """One optimisation step on a batch, the EMA updated and the step counted: its loss terms and
+        gradient norm (before clipping)."""
+        points, centroid = centre_points(batch["points"].to(self.device, non_blocking=True))
+        target = pose_to_vector(batch["R"].to(self.device), batch["t"].to(self.device) - centroid)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            terms = self.step_objective(points, target, batch["symmetric"].to(self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.ema.update(self.model)
+        self.step += 1
+        return terms, grad_norm
+
+    def validation_round(self, val: dict[str, torch.Tensor], writer: SummaryWriter, progress: tqdm) -> dict:
+        """Validate (main process), log it (val/<head>/<metric> and one line per head), keep a new best
+        in best.pt, and return the results."""
+        results = self.validate(val)
+        score = self.headline(results)
+        for head, table in results.items():
+            mean = table["mean"]
+            for key, value in mean.items():
+                if key != "count":
+                    writer.add_scalar(f"val/{head}/{key}", value, self.step)
+            progress.write(
+                f"step {self.step} validation, {head} head: "
+                + ", ".join(f"{threshold_name(d, c)} {100 * mean[threshold_name(d, c)]:.1f}%" for d, c in THRESHOLDS)
+                + f", median {mean['rotation_median_deg']:.1f}° {mean['translation_median_cm']:.2f} cm"
+            )
+        if score > self.best:
+            self.best = score
+            self.save("best.pt", results)
+        self.objective.train()
+        return results
+
+    def stop(self, results: dict) -> NoReturn:
+        """After STOP: save last.pt (resumable) and model.pt, say so, and exit with status 130."""
+        self.save("last.pt", results)
+        self.export(results)
+        if self.main_process:
+            print(
+                f"stopped at step {self.step}: saved {self.out / 'last.pt'} (continue with --resume) "
+                f"and {self.out / 'model.pt'}",
+                flush=True,
+            )
+        raise SystemExit(130)
+
+    def finish(self, results: dict, writer: SummaryWriter | None) -> None:
+        """After the last step: check the DDP replicas agree, export model.pt, print the final tables."""
         self.check_replicas_in_sync()
         self.export(results)
         if writer:
             writer.close()
             for head, table in results.items():
-                print(f"\n{config.stage} step {self.step}, validation ({head} head, {table['mean']['count']} samples):")
+                print(
+                    f"\n{self.config.stage} step {self.step}, validation ({head} head, "
+                    f"{table['mean']['count']} samples):"
+                )
                 print(format_table(table))
-        return results
 
     def check_replicas_in_sync(self) -> None:
         """Under DDP every rank must end with the same weights (all-reduced gradients)."""
@@ -451,9 +513,14 @@ def config_file(path: str | None) -> str | Path | None:
     """`path`, else the installed config/train.yaml (None: built-in defaults); says which, once per run."""
     found = path or default_train_config_path()
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"train: config {found}" if found else "train: no config/train.yaml installed (looked for "
-              + ", ".join(map(str, default_train_config_candidates())) + "); using the built-in defaults",
-              flush=True)
+        print(
+            f"train: config {found}"
+            if found
+            else "train: no config/train.yaml installed (looked for "
+            + ", ".join(map(str, default_train_config_candidates()))
+            + "); using the built-in defaults",
+            flush=True,
+        )
     return found
 
 

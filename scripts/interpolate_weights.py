@@ -24,8 +24,9 @@ def interpolate(base: PoseNet, tuned: PoseNet, weight: float) -> PoseNet:
     if base.config != tuned.config:
         raise CheckpointError("the two checkpoints are different networks: interpolation needs one configuration")
     a, b = base.state_dict(), tuned.state_dict()
-    tuned.load_state_dict({k: b[k].lerp(a[k].to(b[k].dtype), 1.0 - weight) if b[k].is_floating_point() else b[k]
-                           for k in b})
+    tuned.load_state_dict(
+        {k: b[k].lerp(a[k].to(b[k].dtype), 1.0 - weight) if b[k].is_floating_point() else b[k] for k in b}
+    )
     return tuned
 
 
@@ -44,8 +45,13 @@ def main(argv: list[str] | None = None) -> None:
         model = interpolate(base, tuned, args.weight)
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
-    save_checkpoint(args.out, model, stage=payload.get("stage"), step=payload.get("step"),
-                    interpolated={"base": str(args.base), "tuned": str(args.tuned), "weight": args.weight})
+    save_checkpoint(
+        args.out,
+        model,
+        stage=payload.get("stage"),
+        step=payload.get("step"),
+        interpolated={"base": str(args.base), "tuned": str(args.tuned), "weight": args.weight},
+    )
     print(f"wrote {args.out}: {1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned}")
 
 

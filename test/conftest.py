@@ -15,8 +15,8 @@ import random
 import pytest
 
 # Fast DDS maps domains 0..232 to ports; stay clear of 0, the usual default.
-os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(100, 215))
-os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(100, 215))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 
 @pytest.fixture
@@ -27,8 +27,8 @@ def rclpy_context():
     but fails to import (e.g. its shared libraries are not found) the test
     fails, so a broken environment is not mistaken for a missing one.
     """
-    if importlib.util.find_spec('rclpy') is None:
-        pytest.skip('rclpy is not installed (run `make venv` or source a ROS 2 install)')
+    if importlib.util.find_spec("rclpy") is None:
+        pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)")
     import rclpy
     from rclpy.context import Context
 

@@ -190,7 +190,7 @@ def test_augmented_datasets(samples):
     stream = SyntheticPoseStream(seed=5, max_crop_pixels=1024)
     first, second = (list(itertools.islice(iter(augmented(stream, ALL, seed=0)), 3)) for _ in range(2))
     plain = list(itertools.islice(iter(stream), 3))
-    for a, b, p in zip(first, second, plain):
+    for a, b, p in zip(first, second, plain, strict=True):
         assert all(torch.equal(a[k], b[k]) for k in a)
         assert a["category"] == p["category"] and not torch.equal(a["points"], p["points"])
     batch = next(iter(DataLoader(augmented(stream, ALL, seed=0), batch_size=4)))

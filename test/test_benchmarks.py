@@ -34,8 +34,24 @@ KEYS = {threshold_name(d, c) for d, c in THRESHOLDS}
 def inputs(tmp_path_factory) -> list[str]:
     """--data and --checkpoint arguments: a tiny held-out dataset and an untrained network."""
     root = tmp_path_factory.mktemp("bench")
-    generate.main(["--out", str(root / "data"), "--scenes", "1", "--frames", "2", "--seed", "1", "--split", "test",
-                   "--width", "160", "--height", "120"])
+    generate.main(
+        [
+            "--out",
+            str(root / "data"),
+            "--scenes",
+            "1",
+            "--frames",
+            "2",
+            "--seed",
+            "1",
+            "--split",
+            "test",
+            "--width",
+            "160",
+            "--height",
+            "120",
+        ]
+    )
     save_checkpoint(root / "untrained.pt", PoseNet())
     return ["--data", str(root / "data"), "--checkpoint", str(root / "untrained.pt"), "--device", "cpu"]
 
@@ -49,15 +65,18 @@ def outputs(out: Path, pngs: list[str]) -> tuple[dict, str]:
 def test_claim1_single_sample(inputs, tmp_path):
     claim1_single_sample.main([*inputs, "--pooled", "2", "--steps", "2", "--track-steps", "1", "--out", str(tmp_path)])
     summary, table = outputs(tmp_path, ["claim1_single_sample.png"])
-    assert [r["name"] for r in summary["rows"]] == ["K=1 unguided", "K=2 unguided, mean-pooled",
-                                                    "K=1 guided (exponential)",
-                                                    "K=1 guided (exponential), regression start"]
+    assert [r["name"] for r in summary["rows"]] == [
+        "K=1 unguided",
+        "K=2 unguided, mean-pooled",
+        "K=1 guided (exponential)",
+        "K=1 guided (exponential), regression start",
+    ]
     for row in summary["rows"]:
         for mode, tracking in (("single", False), ("tracking", True)):
             assert row[mode]["tracking"] is tracking and KEYS <= set(row[mode]["table"]["mean"])
             assert row[mode]["speed"]["fps"] > 0
     assert [r["single"]["settings"]["num_samples"] for r in summary["rows"]] == [1, 2, 1, 1]
-    schedules = [r["single"]["settings"]["schedule"] for r in summary["rows"]]
+    schedules = [r["single"]["settings"]["scaling"] for r in summary["rows"]]
     assert schedules == ["none", "none", "exponential", "exponential"]
     assert [r["single"]["settings"]["start"] for r in summary["rows"]] == ["noise"] * 3 + ["regression"]
     assert summary["checkpoint"] == inputs[3] and summary["machine"]
@@ -67,9 +86,13 @@ def test_claim1_single_sample(inputs, tmp_path):
 def test_claim2_steps(inputs, tmp_path):
     claim2_steps.main([*inputs, "--steps", "2", "1", "--out", str(tmp_path)])
     summary, table = outputs(tmp_path, ["claim2_steps.png"])
-    runs = [(r["name"], r["settings"]["steps"], r["settings"]["schedule"]) for r in summary["rows"]]
-    assert runs == [("unguided", 2, "none"), ("unguided", 1, "none"), ("guided", 2, "exponential"),
-                    ("guided", 1, "exponential")]
+    runs = [(r["name"], r["settings"]["steps"], r["settings"]["scaling"]) for r in summary["rows"]]
+    assert runs == [
+        ("unguided", 2, "none"),
+        ("unguided", 1, "none"),
+        ("guided", 2, "exponential"),
+        ("guided", 1, "exponential"),
+    ]
     assert all(KEYS <= set(r["table"]["mean"]) and r["speed"]["fps"] > 0 for r in summary["rows"])
     assert len(table.splitlines()) == 2 + 4
 
@@ -90,8 +113,20 @@ def test_claim3_schedules(inputs, tmp_path):
 def test_claim4_convergence(inputs, tmp_path):
     """Three tiny training runs (4 steps each, validated every 2 on the tiny dataset), then the curves."""
     data = inputs[1]
-    claim4_convergence.main(["--budget", "4", "--pretrain-steps", "2", "--val-every", "2", "--out", str(tmp_path),
-                             *SMALL, f"val_dir={data}"])
+    claim4_convergence.main(
+        [
+            "--budget",
+            "4",
+            "--pretrain-steps",
+            "2",
+            "--val-every",
+            "2",
+            "--out",
+            str(tmp_path),
+            *SMALL,
+            f"val_dir={data}",
+        ]
+    )
     summary, table = outputs(tmp_path, ["claim4_convergence.png"])
     runs = summary["runs"]
     assert list(runs) == ["scratch", "joint", "pretrain_joint"]
@@ -102,8 +137,9 @@ def test_claim4_convergence(inputs, tmp_path):
 
     # --reuse re-reads the logs without training again
     before = sorted(p.name for p in (tmp_path / "runs" / "scratch" / "scratch" / "tb").iterdir())
-    again = claim4_convergence.main(["--budget", "4", "--pretrain-steps", "2", "--val-every", "2", "--reuse",
-                                     "--out", str(tmp_path)])
+    again = claim4_convergence.main(
+        ["--budget", "4", "--pretrain-steps", "2", "--val-every", "2", "--reuse", "--out", str(tmp_path)]
+    )
     assert sorted(p.name for p in (tmp_path / "runs" / "scratch" / "scratch" / "tb").iterdir()) == before
     assert again["runs"]["scratch"]["curve"]["steps"] == [2, 4]
 
@@ -144,8 +180,9 @@ def test_compare_models_tables_what_evaluate_wrote(inputs, tmp_path, capsys):
     for name in ("old", "new"):
         evaluate.run([*inputs, "--json", str(tmp_path / name / "test.json")])
     capsys.readouterr()
-    compare_models.main(["side-by-side", f"old={tmp_path / 'old'}", f"new={tmp_path / 'new'}", "--sets", "test",
-                         "missing"])
+    compare_models.main(
+        ["side-by-side", f"old={tmp_path / 'old'}", f"new={tmp_path / 'new'}", "--sets", "test", "missing"]
+    )
     table = capsys.readouterr().out.splitlines()
     written = json.loads((tmp_path / "new" / "test.json").read_text())["table"]["mean"]
     assert len(table) == 2 + 4 and table[3].startswith("| test | new | ")

@@ -1,6 +1,7 @@
 """On-disk layout (docs/conventions.md §6): PNG round trips, meta, the reader, generate_dataset, determinism."""
 
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -144,7 +145,7 @@ def test_reader_gives_consistent_frames_and_sequences(tmp_path):
             assert (np.abs(x) <= 0.5 * inst.size + 0.002).all()
     # Frames of one scene are a smooth trajectory of one static scene.
     frames = dataset.scene_frames("scene_001")
-    for f0, f1 in zip(frames, frames[1:]):
+    for f0, f1 in pairwise(frames):
         common = {i.label for i in f0.instances} & {i.label for i in f1.instances}
         assert common
         for label in common:

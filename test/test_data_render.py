@@ -1,5 +1,7 @@
 """Rendering, scenes and noise: labels back-project onto the true surfaces, frames are right."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import trimesh
@@ -286,7 +288,7 @@ def test_cameras_and_trajectories():
         assert 0.4 * np.sin(np.deg2rad(20)) <= cam.t[2] <= 1.2 * np.sin(np.deg2rad(70)) + 0.08
         np.testing.assert_allclose(cam.R.T @ cam.R, np.eye(3), atol=1e-12)
         assert np.linalg.det(cam.R) == pytest.approx(1.0)
-    steps = [np.linalg.norm(b.t - a.t) for a, b in zip(poses, poses[1:])]
+    steps = [np.linalg.norm(b.t - a.t) for a, b in pairwise(poses)]
     assert max(steps) < 0.06  # small motion between consecutive frames
     assert np.ptp(steps) < max(steps)  # eased: slow at the ends, faster in the middle
     assert steps[0] < 0.3 * max(steps)

@@ -188,7 +188,7 @@ def test_splits_and_the_held_out_family(category):
         seen[split] = families
     assert seen["family"] == {held_out}
     assert seen["train"] == set(FAMILIES[category]) - {held_out}  # every other family is trained on
-    for family, f in FAMILIES[category].items():
+    for f in FAMILIES[category].values():
         u = np.random.default_rng(4).random((4000, len(f.parameters)))
         share = np.mean([S.split_of_unit(x) == "val" for x in u])
         assert 0.15 < share < 0.26

@@ -50,7 +50,7 @@ def test_noisy_samples_mostly_on_the_object():
 def test_same_seed_same_samples():
     a, b = take(SyntheticPoseStream(seed=3), 5), take(SyntheticPoseStream(seed=3), 5)
     c = take(SyntheticPoseStream(seed=4), 5)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert all(torch.equal(x[k], y[k]) for k in x)
     assert not torch.equal(a[0]["points"], c[0]["points"])
 

@@ -3,7 +3,7 @@
 The exact score of the noised mixture is known in closed form, so these tests check the
 samplers and the paper's claims about score scaling without any network: plain sampling
 reproduces the distribution, constant scaling collapses it onto the strongest modes,
-the exponential schedule keeps every mode while shrinking each mode's spread
+the exponential scaling keeps every mode while shrinking each mode's spread
 (Figure 2 / S3), and under guidance 10 DDIM steps land where 500 do (Table S1).
 """
 
@@ -12,7 +12,8 @@ import math
 import pytest
 import torch
 
-from posediff_ros.diffusion import ScaledScore, VESchedule, guidance_weight, sample_ddim, sample_ode
+import posediff_ros.diffusion
+from posediff_ros.diffusion import SCALINGS, ScaledScore, VESchedule, guidance_weight, sample_ddim, sample_ode
 
 SCHEDULE = VESchedule()
 MODES = 8
@@ -44,24 +45,35 @@ def summary(x: torch.Tensor) -> tuple[torch.Tensor, float, float]:
     return fractions, nearest.values.median().item(), (nearest.values > 4 * STD).float().mean().item()
 
 
-def ddim(schedule_name: str, steps: int, x: torch.Tensor | None = None, t_start: float = T_START) -> torch.Tensor:
+def ddim(scaling: str, steps: int, x: torch.Tensor | None = None, t_start: float = T_START) -> torch.Tensor:
     return sample_ddim(
-        ScaledScore(mixture_score, schedule_name),
+        ScaledScore(mixture_score, scaling),
         start(t_start=t_start) if x is None else x,
         SCHEDULE,
+        t_start,
         steps=steps,
-        t_start=t_start,
     )
 
 
-def test_guidance_weights_follow_the_papers_schedules():
+def test_guidance_weights_follow_the_papers_scalings():
     t = torch.tensor([0.0, 0.2, 1.0])
     assert torch.allclose(guidance_weight(t, "exponential"), 1 + 3 * torch.exp(-5 * t))
     assert torch.allclose(guidance_weight(t, "linear"), torch.tensor([4.0, 3.4, 1.0]))
     assert torch.allclose(guidance_weight(t, "constant"), torch.full((3,), 4.0))
     assert torch.allclose(guidance_weight(t, "none"), torch.ones(3))
-    with pytest.raises(ValueError, match="unknown score-scaling schedule"):
+    with pytest.raises(ValueError, match="unknown score scaling"):
         guidance_weight(t, "cosine")
+    with pytest.raises(ValueError, match="unknown score scaling"):
+        ScaledScore(mixture_score, "cosine")
+
+
+def test_the_names_before_issue_15_still_work_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="use posediff_ros.diffusion.SCALINGS"):
+        assert posediff_ros.diffusion.SCHEDULES == SCALINGS
+    with pytest.warns(DeprecationWarning, match="use posediff_ros.geometry.pose_to_vector"):
+        from posediff_ros.diffusion import pose_to_vector  # noqa: F401
+    with pytest.raises(AttributeError):
+        posediff_ros.diffusion.no_such_name  # noqa: B018
 
 
 def test_unguided_sampling_reproduces_the_distribution():
@@ -99,7 +111,14 @@ def test_few_ddim_steps_match_many_under_guidance():
 
 def test_adaptive_ode_sampler_agrees_with_fine_ddim():
     x = start(500, seed=2)
-    ode, evaluations = sample_ode(ScaledScore(mixture_score, "exponential"), x.clone(), SCHEDULE, t_start=T_START)
+    evaluations = 0
+
+    def counted_score(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        nonlocal evaluations
+        evaluations += 1
+        return mixture_score(x, t)
+
+    ode = sample_ode(ScaledScore(counted_score, "exponential"), x.clone(), SCHEDULE, T_START)
     fine = ddim("exponential", 500, x.clone())
     assert evaluations < 500
     assert (torch.cdist(ode, MEANS).argmin(1) == torch.cdist(fine, MEANS).argmin(1)).float().mean() > 0.95
@@ -116,8 +135,8 @@ def test_stochastic_ddim_is_random_but_lands_on_the_modes():
             ScaledScore(mixture_score, "none"),
             start(t_start=1.0),
             SCHEDULE,
+            1.0,
             steps=200,
-            t_start=1.0,
             eta=1.0,
             generator=torch.Generator().manual_seed(seed),
         )

@@ -17,8 +17,13 @@ CITATION = re.compile(r"docs/conventions\.md\)?((?:,? *§\d+(?:\.\d+)*)+)")
 def repository_files() -> list[Path]:
     """Tracked and untracked-but-not-ignored text files (what git would carry), else a walk."""
     try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         paths = [ROOT / line for line in out.splitlines()]
     except (OSError, subprocess.CalledProcessError):  # not a git checkout (e.g. an sdist)
         skip = {".venv", ".git", ".build", "build", "install", "log", "runs", "outputs", "data"}
@@ -44,8 +49,12 @@ def test_conventions_have_numbered_sections():
 
 
 def test_nothing_cites_design_md():
-    citing = [f"{p.relative_to(ROOT)}:{n}" for p in repository_files()
-              for n, line in enumerate(read(p).splitlines(), 1) if "DESIGN.md" in line]
+    citing = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in repository_files()
+        for n, line in enumerate(read(p).splitlines(), 1)
+        if "DESIGN.md" in line
+    ]
     assert not citing, "cite docs/conventions.md instead of DESIGN.md: " + ", ".join(citing)
 
 

@@ -11,9 +11,8 @@ import pytest
 import torch
 
 from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.diffusion import pose_to_vector
-from posediff_ros.estimator import PoseEstimator, SamplerSettings, align_symmetric
-from posediff_ros.geometry import REAL275_INTRINSICS, axis_angle_to_matrix
+from posediff_ros.estimator import FrameError, PoseEstimator, SamplerSettings, align_symmetric
+from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, axis_angle_to_matrix, pose_to_vector
 from posediff_ros.model import PoseNet
 
 K = REAL275_INTRINSICS
@@ -41,7 +40,7 @@ class PointMassNet(PoseNet):
         return pose_to_vector(self.targets, torch.zeros(len(points), 3))
 
     def score(self, feature, x, t):
-        return -(x - feature) / self.sigma(t).unsqueeze(-1) ** 2
+        return -(x - feature) / self.noise_schedule.sigma(t).unsqueeze(-1) ** 2
 
 
 def frame():
@@ -68,7 +67,7 @@ def test_poses_labels_and_skips(settings):
 
     assert [o.label for o in result.objects] == [1001, 6000]
     assert [o.category for o in result.objects] == ["bottle", "mug"]
-    for o, R in zip(result.objects, rotations.numpy()):
+    for o in result.objects:
         np.testing.assert_allclose(o.t, centres[o.label], atol=2e-3)
         assert not o.tracked
         assert o.size[0] > 0.03 and o.size[1] > 0.03  # the plate's extent in its own x-y plane
@@ -121,12 +120,12 @@ def test_tracking_uses_the_previous_pose_and_forgets_lost_objects():
     estimator.model.targets = rotations[1:]
     estimator.estimate(depth, only_mug, K)  # the bottle misses one frame: kept
     estimator.estimate(depth, only_mug, K)  # and a second: dropped
-    assert set(estimator.tracks) == {6000}
+    assert set(estimator.tracker.tracks) == {6000}
 
     # a large object whose box centre lies far from its observed points is still tracked
-    estimator.max_jump = 0.05
+    estimator.tracking.max_jump = 0.05
     estimator.model.targets = rotations[1:]
-    far_box = estimator.tracks[6000]
+    far_box = estimator.tracker.tracks[6000]
     far_box.t = far_box.t + np.array([0.0, 0.0, 0.2])
     assert estimator.estimate(depth, only_mug, K).objects[0].tracked
 
@@ -139,9 +138,9 @@ def test_tracking_uses_the_previous_pose_and_forgets_lost_objects():
 def test_bad_frames_are_rejected_clearly():
     estimator = PoseEstimator(PoseNet())
     depth, labels, _ = frame()
-    with pytest.raises(ValueError, match="differ in size"):
+    with pytest.raises(FrameError, match="depth 640x480 and mask 639x480 differ in size"):
         estimator.estimate(depth, labels[:, :-1], K)
-    with pytest.raises(ValueError, match="does not match the camera info"):
+    with pytest.raises(FrameError, match="images are 640x478 but the camera info is 640x480"):
         estimator.estimate(depth[:-2], labels[:-2], K)
     with pytest.raises(ValueError, match="instance_category"):
         estimator.estimate(depth, labels, K, label_encoding="instance")
@@ -237,7 +236,7 @@ def test_tracks_that_disagree_with_the_regression_head_are_reinitialised():
     # 20° of disagreement is under the threshold; 180 turns the check off
     net.regressed = net.regressed @ axis_angle_to_matrix(torch.tensor([[0.35, 0.0, 0.0]] * 2))
     assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
-    estimator.recheck_angle = 180.0
+    estimator.tracking.recheck_angle = 180.0
     net.regressed = identity
     assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
 
@@ -261,7 +260,7 @@ def test_a_track_starts_between_its_previous_pose_and_the_regression_estimate():
 
     halfway = axis_angle_to_matrix(torch.tensor([0.5, 0.0, 0.0])).numpy()
     assert angle(second.R, halfway) < 8.0 < angle(second.R, first.R)
-    estimator.track_blend = 1.0  # the previous pose only
+    estimator.tracking.track_blend = 1.0  # the previous pose only
     assert angle(estimator.estimate(depth, labels, K).objects[1].R, second.R) < 8.0
 
 
@@ -276,3 +275,68 @@ def test_an_untrained_regression_head_never_steers_tracks():
     second = estimator.estimate(depth, labels, K).objects
     assert [o.tracked for o in second] == [True, True]
     np.testing.assert_allclose(second[1].R, np.eye(3), atol=1e-3)  # from the previous pose, not a blend
+
+
+# ----------------------------------------------------------------------------- tracking by centroid
+
+SMALL = Intrinsics(100.0, 100.0, 16.0, 12.0, 32, 24)
+
+
+class IdentityNet(PointMassNet):
+    """Scores every object, however many, towards the identity rotation."""
+
+    def __init__(self):
+        super().__init__(torch.eye(3)[None])
+
+    def encode(self, points):
+        self.targets = torch.eye(3).expand(len(points), 3, 3)
+        return super().encode(points)
+
+
+def blob_frame(blobs: dict[int, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """5x5-pixel objects at 0.5 m (1 pixel = 5 mm) with the given labels and centres (u, v)."""
+    depth = np.full((SMALL.height, SMALL.width), 0.5, np.float32)
+    labels = np.zeros(depth.shape, np.int32)
+    for label, (u, v) in blobs.items():
+        labels[v - 2 : v + 3, u - 2 : u + 3] = label
+    return depth, labels
+
+
+def by_position(result) -> dict[tuple[int, int], tuple[int, int, bool]]:
+    """Each object under the pixel (u, v) its centroid projects to: (label, mask label, tracked)."""
+    objects = {}
+    for o in result.objects:
+        u, v = np.rint(o.centroid[:2] / o.centroid[2] * SMALL.fx + [SMALL.cx, SMALL.cy]).astype(int)
+        objects[(int(u), int(v))] = (o.label, o.mask_label, o.tracked)
+    return objects
+
+
+def test_centroid_tracking_keeps_labels_that_the_segmenter_changes():
+    estimator = PoseEstimator(IdentityNet(), min_points=20, track_by="centroid", track_gate=0.05, max_missed=1)
+    first = by_position(estimator.estimate(*blob_frame({6005: (5, 5), 6009: (25, 15), 1003: (15, 5)}), SMALL))
+    assert first == {(5, 5): (6000, 6005, False), (25, 15): (6001, 6009, False), (15, 5): (1000, 1003, False)}
+    # the segmenter swaps the mugs' labels and the objects move by a pixel: labels follow the objects
+    second = by_position(estimator.estimate(*blob_frame({6009: (6, 5), 6005: (26, 15), 1777: (15, 6)}), SMALL))
+    assert second == {(6, 5): (6000, 6009, True), (26, 15): (6001, 6005, True), (15, 6): (1000, 1777, True)}
+    # a jump beyond the gate starts a new track under a free index; the others go after max_missed misses
+    (third,) = estimator.estimate(*blob_frame({6001: (6, 20)}), SMALL).objects
+    assert (third.label, third.tracked) == (6002, False)
+    estimator.estimate(*blob_frame({6001: (6, 20)}), SMALL)
+    assert sorted(estimator.tracker.tracks) == [6002]
+
+
+def test_centroid_tracking_of_instance_ids_starts_at_one():
+    estimator = PoseEstimator(IdentityNet(), min_points=20, track_by="centroid")
+    result = estimator.estimate(
+        *blob_frame({42: (5, 5), 7: (25, 15)}), SMALL, label_encoding="instance", instance_category="mug"
+    )
+    assert [(o.label, o.mask_label) for o in result.objects] == [(1, 7), (2, 42)]
+    with pytest.raises(ValueError, match="track_by must be one of"):
+        PoseEstimator(IdentityNet(), track_by="nearest")
+
+
+def test_the_old_name_of_scaling_still_works_for_a_release():
+    with pytest.warns(DeprecationWarning, match="use scaling="):
+        assert SamplerSettings(schedule="linear").scaling == "linear"
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        SamplerSettings(scaling="cosine")

@@ -24,8 +24,24 @@ from posediff_ros.plots import relative_yaw_pitch_roll
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    generate.main(["--out", str(root), "--scenes", "2", "--frames", "2", "--seed", "0", "--split", "test",
-                   "--width", "320", "--height", "240"])
+    generate.main(
+        [
+            "--out",
+            str(root),
+            "--scenes",
+            "2",
+            "--frames",
+            "2",
+            "--seed",
+            "0",
+            "--split",
+            "test",
+            "--width",
+            "320",
+            "--height",
+            "240",
+        ]
+    )
     return root
 
 
@@ -37,14 +53,44 @@ def test_cli_outputs(dataset_dir, tmp_path):
     checkpoint = tmp_path / "untrained.pt"
     save_checkpoint(checkpoint, PoseNet())
     out = tmp_path / "out"
-    run(["--data", str(dataset_dir), "--checkpoint", str(checkpoint), "--device", "cpu", "--tracking",
-         "--steps", "3", "--start", "regression", "--json", str(out / "summary.json"),
-         "--predictions", str(out / "predictions.jsonl"), "--plots", str(out / "plots")])
+    run(
+        [
+            "--data",
+            str(dataset_dir),
+            "--checkpoint",
+            str(checkpoint),
+            "--device",
+            "cpu",
+            "--tracking",
+            "--steps",
+            "3",
+            "--start",
+            "regression",
+            "--json",
+            str(out / "summary.json"),
+            "--predictions",
+            str(out / "predictions.jsonl"),
+            "--plots",
+            str(out / "plots"),
+        ]
+    )
     instances = sum(len(f.instances) for f in map(SyntheticDataset(dataset_dir).__getitem__, range(4)))
 
     summary = json.loads((out / "summary.json").read_text())
-    assert {"table", "settings", "checkpoint", "device", "frames", "instances", "skipped", "skipped_instances",
-            "speed", "tracking", "plots", "plot_instance"} <= set(summary)
+    assert {
+        "table",
+        "settings",
+        "checkpoint",
+        "device",
+        "frames",
+        "instances",
+        "skipped",
+        "skipped_instances",
+        "speed",
+        "tracking",
+        "plots",
+        "plot_instance",
+    } <= set(summary)
     assert (summary["frames"], summary["instances"], summary["checkpoint"]) == (4, instances, str(checkpoint))
     assert summary["skipped"] == len(summary["skipped_instances"])
     assert summary["table"]["mean"]["count"] == instances
@@ -55,8 +101,20 @@ def test_cli_outputs(dataset_dir, tmp_path):
 
     lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(lines) == instances
-    assert set(lines[0]) == {"scene", "frame", "label", "category", "symmetric", "R", "t", "size",
-                             "rotation_error_deg", "translation_error_cm", "tracked", "skipped"}
+    assert set(lines[0]) == {
+        "scene",
+        "frame",
+        "label",
+        "category",
+        "symmetric",
+        "R",
+        "t",
+        "size",
+        "rotation_error_deg",
+        "translation_error_cm",
+        "tracked",
+        "skipped",
+    }
     assert all(np.shape(p["R"]) == (3, 3) for p in lines if p["skipped"] is None)
 
     for name in ("accuracy_curves.png", "rotation_samples.png"):
@@ -66,8 +124,10 @@ def test_cli_outputs(dataset_dir, tmp_path):
     failures = sorted((out / "plots").glob("failure_*.png"))
     assert len(failures) == min(FAILURE_PICTURES, instances - summary["skipped"])
     assert [str(f) for f in failures] == sorted(p for p in summary["plots"] if "failure_" in p)
-    worst = max((p for p in lines if p["skipped"] is None),
-                key=lambda p: max(p["rotation_error_deg"] / 10, p["translation_error_cm"] / 5))
+    worst = max(
+        (p for p in lines if p["skipped"] is None),
+        key=lambda p: max(p["rotation_error_deg"] / 10, p["translation_error_cm"] / 5),
+    )
     assert failures[0].name == f"failure_0_{worst['scene']}_{worst['frame']:04d}_{worst['label']}.png"
     assert imread(failures[0]).shape[1] >= 320
 
@@ -76,8 +136,9 @@ def test_estimate_picture_shows_the_estimate_beside_the_truth(dataset_dir):
     frame = SyntheticDataset(dataset_dir)[0]
     truth = frame.instances[0]
     shifted = truth.t + np.array([0.05, 0.0, 0.0])  # 5 cm to the camera's right
-    picture = np.asarray(estimate_image(frame.depth, frame.mask, frame.intrinsics, truth, truth.R, shifted,
-                                        truth.size, "caption"))
+    picture = np.asarray(
+        estimate_image(frame.depth, frame.mask, frame.intrinsics, truth, truth.R, shifted, truth.size, "caption")
+    )
     estimate = np.flatnonzero((picture == ESTIMATE_COLOUR).all(-1).any(0))
     ground_truth = np.flatnonzero((picture == CATEGORY_COLOURS[truth.category]).all(-1).any(0))
     assert picture.shape[1] >= 320 and len(estimate) and len(ground_truth)

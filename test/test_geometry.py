@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posediff_ros.geometry import (
+    POSE_DIM,
     Intrinsics,
     TooFewPoints,
     axis_angle_to_matrix,
@@ -15,10 +16,12 @@ from posediff_ros.geometry import (
     geodesic_angle,
     matrix_to_rotation_6d,
     mean_rotation,
+    pose_to_vector,
     random_rotation,
     rotation_6d_to_matrix,
     rotation_error,
     sample_points,
+    vector_to_pose,
     y_axis_angle,
 )
 
@@ -35,6 +38,18 @@ def is_rotation(R: torch.Tensor, atol=1e-5) -> bool:
 def test_6d_round_trip_on_rotations():
     R = random_rotation(4, 5, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(rotation_6d_to_matrix(matrix_to_rotation_6d(R)), R, atol=1e-5)
+
+
+def test_pose_vector_round_trip():
+    R = random_rotation(4, 5, generator=torch.Generator().manual_seed(0))
+    t = torch.randn(4, 5, 3, generator=torch.Generator().manual_seed(1))
+    x = pose_to_vector(R, t)
+    assert x.shape == (4, 5, POSE_DIM)
+    assert torch.equal(x[..., :6], matrix_to_rotation_6d(R)) and torch.equal(x[..., 6:], t)
+    R_back, t_back = vector_to_pose(x)
+    assert torch.allclose(R_back, R, atol=1e-5) and torch.equal(t_back, t)
+    # any 6 numbers decode to a rotation (Gram-Schmidt), as the network's raw output does
+    assert is_rotation(vector_to_pose(x + 0.3)[0])
 
 
 @settings(max_examples=200, deadline=None)

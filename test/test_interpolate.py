@@ -19,8 +19,9 @@ def test_interpolation_mixes_floating_weights_and_keeps_the_flag(tmp_path):
     tuned.regression_head_trained = True
     save_checkpoint(tmp_path / "base.pt", base)
     save_checkpoint(tmp_path / "tuned.pt", tuned, stage="joint", step=7)
-    interpolate_weights.main([str(tmp_path / "base.pt"), str(tmp_path / "tuned.pt"), "--weight", "0.25",
-                              "--out", str(tmp_path / "mixed.pt")])
+    interpolate_weights.main(
+        [str(tmp_path / "base.pt"), str(tmp_path / "tuned.pt"), "--weight", "0.25", "--out", str(tmp_path / "mixed.pt")]
+    )
     mixed, payload = load_model(tmp_path / "mixed.pt")
     a, b, m = base.state_dict(), tuned.state_dict(), mixed.state_dict()
     for key in a:
@@ -36,7 +37,8 @@ def test_different_networks_are_refused(tmp_path):
     save_checkpoint(tmp_path / "a.pt", PoseNet())
     save_checkpoint(tmp_path / "b.pt", PoseNet(ModelConfig(time_dim=32)))
     with pytest.raises(SystemExit, match="different networks"):
-        interpolate_weights.main([str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--weight", "0.5",
-                                  "--out", str(tmp_path / "c.pt")])
+        interpolate_weights.main(
+            [str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--weight", "0.5", "--out", str(tmp_path / "c.pt")]
+        )
     with pytest.raises(CheckpointError):
         interpolate_weights.interpolate(PoseNet(), PoseNet(ModelConfig(time_dim=32)), 0.5)

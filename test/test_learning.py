@@ -8,14 +8,8 @@ a small PointNet++ keeps the run to seconds on a CPU.
 import numpy as np
 import torch
 
-from posediff_ros.diffusion import (
-    ScaledScore,
-    VESchedule,
-    pose_to_vector,
-    sample_ddim,
-    vector_to_pose,
-)
-from posediff_ros.geometry import axis_angle_to_matrix, centre_points, geodesic_angle
+from posediff_ros.diffusion import ScaledScore, sample_ddim
+from posediff_ros.geometry import axis_angle_to_matrix, centre_points, geodesic_angle, pose_to_vector, vector_to_pose
 from posediff_ros.model import EncoderConfig, ModelConfig, PoseNet
 from posediff_ros.objective import TrainingObjective
 
@@ -40,9 +34,9 @@ def make_object(rng: np.random.Generator) -> np.ndarray:
     centres = np.array([[0.05, 0.0, 0.0], [0.0, 0.03, 0.0], [-0.02, -0.01, 0.02]])
     scales = np.array([[0.02, 0.006, 0.006], [0.005, 0.015, 0.005], [0.008, 0.008, 0.008]])
     counts = [64, 40, 24]
-    return np.concatenate([c + rng.normal(size=(n, 3)) * s for c, s, n in zip(centres, scales, counts)]).astype(
-        np.float32
-    )
+    return np.concatenate(
+        [c + rng.normal(size=(n, 3)) * s for c, s, n in zip(centres, scales, counts, strict=True)]
+    ).astype(np.float32)
 
 
 def make_batch(batch: int, generator: torch.Generator, rng: np.random.Generator):
@@ -57,13 +51,13 @@ def make_batch(batch: int, generator: torch.Generator, rng: np.random.Generator)
 
 def sampled_rotation_error(model: PoseNet, points: torch.Tensor, target: torch.Tensor, seed: int) -> float:
     model.eval()
-    schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
+    schedule, t_start = model.noise_schedule, 0.55
     with torch.no_grad():
         feature = model.encode(points)
         x = torch.randn(len(points), 9, generator=torch.Generator().manual_seed(seed)) * schedule.sigma(
-            torch.tensor(0.55)
+            torch.tensor(t_start)
         )
-        x = sample_ddim(ScaledScore(lambda x, t: model.score(feature, x, t)), x, schedule, steps=10)
+        x = sample_ddim(ScaledScore(lambda x, t: model.score(feature, x, t)), x, schedule, t_start, steps=10)
     model.train()
     return torch.rad2deg(geodesic_angle(vector_to_pose(x)[0], vector_to_pose(target)[0])).median().item()
 

@@ -2,10 +2,10 @@ import math
 
 import torch
 
-from posediff_ros.diffusion import RegressionLoss, ScoreMatchingLoss, VESchedule, pose_to_vector
-from posediff_ros.geometry import axis_angle_to_matrix, random_rotation
+from posediff_ros.diffusion import ScoreMatchingLoss, VESchedule
+from posediff_ros.geometry import axis_angle_to_matrix, pose_to_vector, random_rotation
 from posediff_ros.model import PoseNet
-from posediff_ros.objective import TrainingObjective
+from posediff_ros.objective import RegressionLoss, TrainingObjective
 
 
 def test_schedule_matches_the_baseline_numbers():
@@ -63,10 +63,9 @@ def test_each_stage_objective_sums_its_terms():
     torch.manual_seed(0)
     x0 = pose_to_vector(random_rotation(6), torch.zeros(6, 3))
     model = PoseNet()  # the layers are replaced by exact stand-ins below: regression off by 0.1, the exact score
-    schedule = VESchedule(model.config.sigma_min, model.config.sigma_max)
     model.encode = lambda points: torch.zeros(len(points), 1)
     model.regress = lambda feature: x0 + 0.1
-    model.score = point_mass_score(x0, schedule)
+    model.score = point_mass_score(x0, model.noise_schedule)
     points, symmetric = torch.zeros(6, 16, 3), torch.zeros(6, dtype=torch.bool)
 
     joint = TrainingObjective(model, "joint")(points, x0, symmetric)

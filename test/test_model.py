@@ -1,9 +1,27 @@
+import hashlib
+from pathlib import Path
+
 import pytest
 import torch
 
 from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
-from posediff_ros.model import PoseNet, count_parameters
+from posediff_ros.geometry import centre_points
+from posediff_ros.model import ModelConfig, PoseNet, count_parameters
 from posediff_ros.model.pointnet2 import ball_query, farthest_point_sample
+from posediff_ros.objective import TrainingObjective
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "posediff_default.pt"
+SHIPPED_SHA256 = "9181134ba10bc4823e2e912460cef0dbfa92506b85580c338081bd98284f28ca"
+# The shipped model's outputs for the input of test_the_shipped_model_gives_its_reference_outputs,
+# computed with the code it was trained with (before issue #15 moved the noise schedule into PoseNet).
+SHIPPED_REGRESSION = [
+    [1.21064, 0.522963, -0.307579, 0.00461688, -0.760456, -1.13688, -0.0021478, -0.0059828, -0.0318821],
+    [0.555318, -0.175504, 0.114795, 0.00324965, -0.427966, -0.789004, 0.00171003, -0.0028584, -0.0260156],
+]
+SHIPPED_SCORE = [  # at x = 0 and t = 0.1, 0.5
+    [-12.0679, 24.8232, -11.5678, 4.98418, -698.234, -701.013, -2.05421, -1.92289, -13.4262],
+    [0.155581, 0.0334081, 0.0321868, 0.060751, -1.34897, -1.61262, -0.00571037, 0.0313686, -0.0185481],
+]
 
 
 def test_parameter_count_matches_the_paper():
@@ -66,7 +84,7 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path):
     save_checkpoint(path, model, step=7)
     loaded, payload = load_model(path)
     assert payload["step"] == 7
-    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
 
     with pytest.raises(CheckpointError, match="does not exist"):
@@ -81,3 +99,34 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path):
     torch.save(payload, tmp_path / "mismatch.pt")
     with pytest.raises(CheckpointError, match="does not fit"):
         load_model(tmp_path / "mismatch.pt")
+
+
+def test_the_network_owns_its_noise_schedule():
+    model = PoseNet(ModelConfig(sigma_min=0.02, sigma_max=20.0))
+    t = torch.tensor([0.0, 0.5, 1.0])
+    assert torch.allclose(model.noise_schedule.sigma(t), torch.tensor([0.02, 0.02 * 1000**0.5, 20.0]))
+    # the score is the raw head output over sigma(t)
+    with torch.no_grad():
+        model.score_head.readouts[0][-1].bias.fill_(1.0)
+        score = model.score(torch.zeros(3, 1024), torch.zeros(3, 9), t)
+    assert torch.allclose(score[:, 0], 1.0 / model.noise_schedule.sigma(t))
+    assert TrainingObjective(model, "joint").score_matching.schedule is model.noise_schedule
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model (models/posediff_default.pt)")
+def test_the_shipped_model_gives_its_reference_outputs():
+    """The checkpoint format and the network's definition (layer names, the noise schedule in the
+    score) still reproduce what the shipped model computed when it was trained. Within a tolerance
+    for other CPUs' float rounding; the same machine reproduces them exactly."""
+    assert hashlib.sha256(SHIPPED.read_bytes()).hexdigest() == SHIPPED_SHA256, (
+        "models/posediff_default.pt changed: record its reference outputs here, computed with the code it was "
+        "trained with, and its sha256"
+    )
+    model, _ = load_model(SHIPPED)
+    points = torch.randn(2, 1024, 3, generator=torch.Generator().manual_seed(0)) * torch.tensor([0.05, 0.08, 0.03])
+    with torch.no_grad():
+        feature = model.encode(centre_points(points)[0])
+        regression = model.regress(feature)
+        score = model.score(feature, torch.zeros(2, 9), torch.tensor([0.1, 0.5]))
+    torch.testing.assert_close(regression, torch.tensor(SHIPPED_REGRESSION), rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(score, torch.tensor(SHIPPED_SCORE), rtol=1e-3, atol=1e-4)

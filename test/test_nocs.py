@@ -34,8 +34,8 @@ def plates(intrinsics, objects):
     for inst_id, t in objects:
         u = int(round(intrinsics.fx * t[0] / t[2] + intrinsics.cx))
         v = int(round(intrinsics.fy * t[1] / t[2] + intrinsics.cy))
-        depth[v - HALF: v + HALF + 1, u - HALF: u + HALF + 1] = round(t[2] * 1000)
-        mask[v - HALF: v + HALF + 1, u - HALF: u + HALF + 1] = inst_id
+        depth[v - HALF : v + HALF + 1, u - HALF : u + HALF + 1] = round(t[2] * 1000)
+        mask[v - HALF : v + HALF + 1, u - HALF : u + HALF + 1] = inst_id
     return depth, mask
 
 
@@ -44,14 +44,21 @@ def rotations(n, seed):
 
 
 REAL = {  # bottle, mug without visible handle, camera
-    "class_ids": np.array([1, 6, 3]), "instance_ids": [1, 2, 4], "model_list": ["bottle_a", "mug_b", "camera_c"],
-    "scales": np.array([0.25, 0.18, 0.2], np.float32), "R": rotations(3, 0),
+    "class_ids": np.array([1, 6, 3]),
+    "instance_ids": [1, 2, 4],
+    "model_list": ["bottle_a", "mug_b", "camera_c"],
+    "scales": np.array([0.25, 0.18, 0.2], np.float32),
+    "R": rotations(3, 0),
     "t": np.array([[-0.1, 0.05, 0.7], [0.12, -0.04, 0.8], [0.0, 0.1, 0.9]], np.float32),
-    "size": np.array([[0.3, 0.9, 0.3], [0.6, 0.5, 0.6], [0.7, 0.5, 0.5]]), "handle_visibility": np.array([1, 0, 1]),
+    "size": np.array([[0.3, 0.9, 0.3], [0.6, 0.5, 0.6], [0.7, 0.5, 0.5]]),
+    "handle_visibility": np.array([1, 0, 1]),
 }
 CAMERA = {  # mug (no handle information: counts as visible) and bowl
-    "class_ids": [6, 2], "instance_ids": [3, 7], "model_list": ["mug_d", "bowl_e"],
-    "scales": np.array([0.15, 0.3], np.float32), "R": rotations(2, 1),
+    "class_ids": [6, 2],
+    "instance_ids": [3, 7],
+    "model_list": ["mug_d", "bowl_e"],
+    "scales": np.array([0.15, 0.3], np.float32),
+    "R": rotations(2, 1),
     "t": np.array([[0.05, 0.0, 0.6], [-0.15, -0.1, 1.0]], np.float32),
 }
 
@@ -62,7 +69,7 @@ def nocs_root(tmp_path_factory):
     # REAL275 test frame: test-style label with sRT poses only.
     frame = root / "Real" / "test" / "scene_1"
     frame.mkdir(parents=True)
-    depth, mask = plates(REAL275_INTRINSICS, zip(REAL["instance_ids"], REAL["t"]))
+    depth, mask = plates(REAL275_INTRINSICS, zip(REAL["instance_ids"], REAL["t"], strict=True))
     write_png16(frame / "0003_depth.png", depth)
     Image.fromarray(mask).save(frame / "0003_mask.png")
     (frame / "0003_meta.txt").write_text("1 1 bottle_a\n2 6 mug_b\n4 3 camera_c\n")
@@ -76,7 +83,9 @@ def nocs_root(tmp_path_factory):
     # CAMERA25 val frame: 3-channel depth (G * 256 + R, 32001 = none), colour mask, distractor.
     frame = root / "CAMERA" / "val" / "00042"
     frame.mkdir(parents=True)
-    depth, mask = plates(CAMERA25_INTRINSICS, [*zip(CAMERA["instance_ids"], CAMERA["t"]), (5, [0.2, 0.15, 0.7])])
+    depth, mask = plates(
+        CAMERA25_INTRINSICS, [*zip(CAMERA["instance_ids"], CAMERA["t"], strict=True), (5, [0.2, 0.15, 0.7])]
+    )
     depth = np.where(depth == 0, 32001, depth)
     rgb = np.stack((depth % 256, depth // 256, np.full_like(depth, 77)), axis=-1).astype(np.uint8)
     Image.fromarray(rgb).save(frame / "0001_depth.png")
@@ -90,11 +99,11 @@ def nocs_root(tmp_path_factory):
 
 
 def check_instances(frame, truth, sizes, symmetric):
-    labels = [c * 1000 + k for c, k in zip(truth["class_ids"], truth["instance_ids"])]
+    labels = [c * 1000 + k for c, k in zip(truth["class_ids"], truth["instance_ids"], strict=True)]
     assert [i.label for i in frame.instances] == labels
     assert [i.category for i in frame.instances] == list(truth["class_ids"])
     assert [i.symmetric for i in frame.instances] == symmetric
-    for inst, R, t, size in zip(frame.instances, truth["R"], truth["t"], sizes):
+    for inst, R, t, size in zip(frame.instances, truth["R"], truth["t"], sizes, strict=True):
         np.testing.assert_allclose(inst.R @ inst.R.T, np.eye(3), atol=1e-12)  # scale divided out, orthonormal
         np.testing.assert_allclose(inst.R, R, atol=1e-5)
         np.testing.assert_allclose(inst.t, t, atol=1e-6)
@@ -124,8 +133,9 @@ def test_camera25_frame(nocs_root):
 
     extents = {"mug_d": np.array([0.5, 0.6, 0.6]), "bowl_e": np.array([0.8, 0.3, 0.8])}
     frame = NocsDataset(nocs_root, "camera_val", model_sizes=extents)[0]
-    np.testing.assert_allclose([i.size for i in frame.instances],
-                               CAMERA["scales"][:, None] * np.stack(list(extents.values())), rtol=1e-6)
+    np.testing.assert_allclose(
+        [i.size for i in frame.instances], CAMERA["scales"][:, None] * np.stack(list(extents.values())), rtol=1e-6
+    )
 
 
 def test_missing_lists_explain_preprocessing(tmp_path):
@@ -149,8 +159,20 @@ def test_evaluate_on_nocs(nocs_root, tmp_path):
     checkpoint = tmp_path / "untrained.pt"
     save_checkpoint(checkpoint, PoseNet())
     out = tmp_path / "summary.json"
-    run(["--nocs", str(nocs_root), "--nocs-split", "real_test", "--checkpoint", str(checkpoint),
-         "--device", "cpu", "--json", str(out)])
+    run(
+        [
+            "--nocs",
+            str(nocs_root),
+            "--nocs-split",
+            "real_test",
+            "--checkpoint",
+            str(checkpoint),
+            "--device",
+            "cpu",
+            "--json",
+            str(out),
+        ]
+    )
     summary = json.loads(out.read_text())
     assert (summary["frames"], summary["instances"], summary["skipped"]) == (1, 3, 0)
     assert sorted(summary["table"]["per_category"]) == ["bottle", "camera", "mug"]
@@ -171,6 +193,18 @@ def test_training_on_mixed_nocs_splits(nocs_root, tmp_path):
 
     from posediff_ros.train import main as train
 
-    train([f"out={tmp_path}", "data=nocs", f"data_dir={nocs_root}", "nocs_split=real_test+camera_val",
-           "nocs_mix=[3, 1]", "stage=pretrain", "steps=2", *SMALL, "batch_size=2", "val_samples=4"])
+    train(
+        [
+            f"out={tmp_path}",
+            "data=nocs",
+            f"data_dir={nocs_root}",
+            "nocs_split=real_test+camera_val",
+            "nocs_mix=[3, 1]",
+            "stage=pretrain",
+            "steps=2",
+            *SMALL,
+            "batch_size=2",
+            "val_samples=4",
+        ]
+    )
     assert (tmp_path / "pretrain" / "model.pt").is_file()

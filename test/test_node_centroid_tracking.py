@@ -31,11 +31,23 @@ def node(tmp_path_factory):
     checkpoint = tmp_path_factory.mktemp("model") / "untrained.pt"
     save_checkpoint(checkpoint, PoseNet())
     process = NodeProcess(
-        "-p", f"model_path:={checkpoint}", "-p", "device:=cpu", "-p", "num_threads:=1",
-        "-p", "label_encoding:=instance", "-p", "instance_category:=mug", "-p", "track_by:=centroid",
-        "-p", "track_gate:=0.1", "-p", f"max_jump:={MAX_JUMP}",
-        "-r", "depth:=/centroid/depth", "-r", "mask:=/centroid/mask", "-r", "camera_info:=/centroid/camera_info",
-        "-r", "object_poses:=/centroid/object_poses")
+        params={
+            "model_path": str(checkpoint),
+            "device": "cpu",
+            "num_threads": "1",
+            "label_encoding": "instance",
+            "instance_category": "mug",
+            "track_by": "centroid",
+            "track_gate": "0.1",
+            "max_jump": str(MAX_JUMP),
+        },
+        remap={
+            "depth": "/centroid/depth",
+            "mask": "/centroid/mask",
+            "camera_info": "/centroid/camera_info",
+            "object_poses": "/centroid/object_poses",
+        },
+    )
     try:
         process.wait_for_line(r"ready: model", timeout=90)
         yield process
@@ -52,7 +64,7 @@ def test_permuted_labels_keep_their_tracks(node):
     # between the frames, and any two objects are much further apart than that.
     c0 = [backproject(depth0, labels0 == label, K).mean(0) for label in order]
     c1 = [backproject(depth1, labels1 == label, K).mean(0) for label in order]
-    assert max(np.linalg.norm(a - b) for a, b in zip(c0, c1)) < MAX_JUMP / 2
+    assert max(np.linalg.norm(a - b) for a, b in zip(c0, c1, strict=True)) < MAX_JUMP / 2
     assert min(np.linalg.norm(a - b) for i, a in enumerate(c0) for j, b in enumerate(c1) if i != j) > 2 * MAX_JUMP
 
     ros = Harness("posediff_test_centroid", "/centroid", poses_topic="/centroid/object_poses")

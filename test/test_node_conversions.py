@@ -1,5 +1,5 @@
 """The node's seams and conversions, without DDS: images, camera info, synchronizer,
-messages built from engine results, centroid association, overlay."""
+messages built from engine results, object names, overlay."""
 
 import importlib.util
 
@@ -19,7 +19,6 @@ from posediff_ros.ros import images, messages  # noqa: E402
 from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud  # noqa: E402
 from posediff_ros.ros.overlay import depth_overlay  # noqa: E402
 from posediff_ros.ros.sync import _ApproximateTimeSynchronizer  # noqa: E402
-from posediff_ros.ros.tracks import CentroidAssociator, track_name  # noqa: E402
 
 SMALL = Intrinsics(100.0, 100.0, 16.0, 12.0, 32, 24)
 
@@ -29,8 +28,13 @@ def raw_image(pixels: np.ndarray, encoding: str, bigendian: bool = False, pad: i
     data = pixels.astype(pixels.dtype.newbyteorder(">" if bigendian else "<"))
     rows = data.reshape(pixels.shape[0], -1).view(np.uint8)
     rows = np.concatenate([rows, np.full((rows.shape[0], pad), 0xAB, np.uint8)], axis=1)
-    msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=int(bigendian),
-                step=rows.shape[1])
+    msg = Image(
+        height=pixels.shape[0],
+        width=pixels.shape[1],
+        encoding=encoding,
+        is_bigendian=int(bigendian),
+        step=rows.shape[1],
+    )
     msg.data = rows.tobytes()
     return msg
 
@@ -150,9 +154,17 @@ def test_approximate_sync_pairs_closest_within_slop():
 
 def pose(label=6001, category="mug", samples=None, tracked=False):
     R = Rotation.from_rotvec([0.1, -0.4, 0.3]).as_matrix()
-    return ObjectPose(label=label, category=category, R=R, t=np.array([0.1, -0.05, 0.7]),
-                      size=np.array([0.1, 0.09, 0.08]), num_points=500, centroid=np.array([0.1, -0.05, 0.68]),
-                      tracked=tracked, samples=samples)
+    return ObjectPose(
+        label=label,
+        category=category,
+        R=R,
+        t=np.array([0.1, -0.05, 0.7]),
+        size=np.array([0.1, 0.09, 0.08]),
+        num_points=500,
+        centroid=np.array([0.1, -0.05, 0.68]),
+        tracked=tracked,
+        samples=samples,
+    )
 
 
 def test_detection_array_fields():
@@ -212,38 +224,10 @@ def test_overlay_draws_boxes():
     assert (image[0, 0] == 0).all()
 
 
-# ----------------------------------------------------------------------------- tracks
-
-
-def blob_frame(blobs: dict[int, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    depth = np.full((SMALL.height, SMALL.width), 0.5, np.float32)
-    labels = np.zeros(depth.shape, np.int32)
-    for label, (u, v) in blobs.items():
-        labels[v - 2: v + 3, u - 2: u + 3] = label
-    return depth, labels
+# ----------------------------------------------------------------------------- names
+# (tracking itself, by label or by centroid, is the engine's: test_estimator.py)
 
 
 def test_track_names():
-    assert track_name("mug", 6003, "panoptic") == "mug_3"
-    assert track_name("mug", 7, "instance") == "mug_7"
-
-
-def test_centroid_association_keeps_ids_when_labels_change():
-    associator = CentroidAssociator("panoptic", gate=0.05, max_missed=1)
-    first = associator.relabel(*reversed(blob_frame({6005: (5, 5), 6009: (25, 15), 1003: (15, 5)})), SMALL)
-    assert sorted(np.unique(first).tolist()) == [0, 1000, 6000, 6001]
-    # the segmenter swaps the mugs' labels and the objects move a little: ids follow the objects
-    second = associator.relabel(*reversed(blob_frame({6009: (6, 5), 6005: (26, 15), 1777: (15, 6)})), SMALL)
-    for u, v in ((5, 5), (25, 15), (15, 5)):
-        assert second[v, u + 1] == first[v, u]
-    # a far jump starts a new track with a free index; the old one is dropped after max_missed
-    third = associator.relabel(*reversed(blob_frame({6001: (6, 20)})), SMALL)
-    assert third[20, 6] == 6002
-    associator.relabel(*reversed(blob_frame({6001: (6, 20)})), SMALL)
-    assert sorted(associator.tracks) == [6002]
-
-
-def test_centroid_association_instance_encoding_starts_at_one():
-    associator = CentroidAssociator("instance", gate=0.05, max_missed=3)
-    labels = associator.relabel(*reversed(blob_frame({42: (5, 5), 7: (25, 15)})), SMALL)
-    assert sorted(np.unique(labels).tolist()) == [0, 1, 2]
+    assert messages.track_name("mug", 6003, "panoptic") == "mug_3"
+    assert messages.track_name("mug", 7, "instance") == "mug_7"

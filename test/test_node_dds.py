@@ -42,23 +42,37 @@ from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, backproject  #
 from posediff_ros.model import PoseNet  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
 from posediff_ros.ros.images import array_to_image, intrinsics_to_camera_info  # noqa: E402
-from posediff_ros.ros.tracks import track_name  # noqa: E402
+from posediff_ros.ros.messages import track_name  # noqa: E402
 
 FRAME_ID = "test_camera_optical_frame"
 PREFIX = "test/"
-K = Intrinsics(*(v / 2 for v in (REAL275_INTRINSICS.fx, REAL275_INTRINSICS.fy, REAL275_INTRINSICS.cx,
-                                  REAL275_INTRINSICS.cy)), 320, 240)
+K = Intrinsics(
+    *(v / 2 for v in (REAL275_INTRINSICS.fx, REAL275_INTRINSICS.fy, REAL275_INTRINSICS.cx, REAL275_INTRINSICS.cy)),
+    320,
+    240,
+)
 TIMEOUT = 20.0  # seconds for anything that should happen within one or two frames
 RESEND_AFTER = 5.0  # seconds without poses before a frame is sent again (see Harness.poses_for)
 
 
 class NodeProcess:
-    """`python -m posediff_ros.node` with its output collected line by line."""
+    """`python -m posediff_ros.ros.node` with its output collected line by line."""
 
-    def __init__(self, *ros_args: str):
+    def __init__(self, *ros_args: str, params: dict[str, str] | None = None, remap: dict[str, str] | None = None):
+        """`ros_args` as given, then `-p name:=value` per parameter and `-r from:=to` per remapping."""
+        ros_args = (
+            *ros_args,
+            *(arg for name, value in (params or {}).items() for arg in ("-p", f"{name}:={value}")),
+            *(arg for name, value in (remap or {}).items() for arg in ("-r", f"{name}:={value}")),
+        )
         env = dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0", PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen([sys.executable, "-m", "posediff_ros.node", "--ros-args", *ros_args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "posediff_ros.ros.node", "--ros-args", *ros_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -109,14 +123,16 @@ class Harness:
         self.depth_pub = self.node.create_publisher(Image, f"{topics}/depth", qos_profile_sensor_data)
         self.mask_pub = self.node.create_publisher(Image, f"{topics}/mask", qos_profile_sensor_data)
         self.info_pub = self.node.create_publisher(CameraInfo, f"{topics}/camera_info", qos_profile_sensor_data)
-        self.received: dict[str, list] = {k: [] for k in ("poses", "tf", "markers", "diagnostics", "points",
-                                                          "overlay")}
+        self.received: dict[str, list] = {k: [] for k in ("poses", "tf", "markers", "diagnostics", "points", "overlay")}
         reliable = QoSProfile(depth=100)
-        for key, msg_type, topic in (("poses", Detection3DArray, poses_topic), ("tf", TFMessage, "/tf"),
-                                     ("markers", MarkerArray, "/posediff_estimator/markers"),
-                                     ("diagnostics", DiagnosticArray, "/diagnostics"),
-                                     ("points", PointCloud2, "/posediff_estimator/points"),
-                                     ("overlay", Image, "/posediff_estimator/overlay")):
+        for key, msg_type, topic in (
+            ("poses", Detection3DArray, poses_topic),
+            ("tf", TFMessage, "/tf"),
+            ("markers", MarkerArray, "/posediff_estimator/markers"),
+            ("diagnostics", DiagnosticArray, "/diagnostics"),
+            ("points", PointCloud2, "/posediff_estimator/points"),
+            ("overlay", Image, "/posediff_estimator/overlay"),
+        ):
             self.node.create_subscription(msg_type, topic, self.received[key].append, reliable)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
@@ -131,8 +147,10 @@ class Harness:
         rclpy.try_shutdown(context=self.context)
 
     def wait_connected(self):
-        wait_until(lambda: all(p.get_subscription_count() > 0 for p in (self.depth_pub, self.mask_pub,
-                                                                          self.info_pub)), "node subscribed")
+        wait_until(
+            lambda: all(p.get_subscription_count() > 0 for p in (self.depth_pub, self.mask_pub, self.info_pub)),
+            "node subscribed",
+        )
 
     def next_stamp(self) -> Header:
         """Headers 50 ms apart, starting at now (the node measures latency against its clock)."""
@@ -141,13 +159,16 @@ class Harness:
         header.stamp.sec, header.stamp.nanosec = divmod(self.clock_ns, 1_000_000_000)
         return header
 
-    def publish(self, depth, mask, header=None, info=True, depth_encoding="16UC1", mask_encoding="16UC1",
-                intrinsics=K) -> Header:
+    def publish(
+        self, depth, mask, header=None, info=True, depth_encoding="16UC1", mask_encoding="16UC1", intrinsics=K
+    ) -> Header:
         header = header or self.next_stamp()
         if depth_encoding == "16UC1" and depth.dtype != np.uint16:
             depth = np.rint(depth * 1000).astype(np.uint16)
-        messages = [(self.depth_pub, array_to_image(depth, depth_encoding, header)),
-                    (self.mask_pub, array_to_image(mask, mask_encoding, header))]
+        messages = [
+            (self.depth_pub, array_to_image(depth, depth_encoding, header)),
+            (self.mask_pub, array_to_image(mask, mask_encoding, header)),
+        ]
         if info:
             messages.insert(0, (self.info_pub, intrinsics_to_camera_info(intrinsics, header)))
         self.last_frame = (header, messages)
@@ -171,8 +192,9 @@ class Harness:
                 return
             except AssertionError as error:
                 if time.monotonic() >= deadline:
-                    raise AssertionError(f"{error} (gave up after {timeout} s, resending every "
-                                         f"{RESEND_AFTER} s)") from None
+                    raise AssertionError(
+                        f"{error} (gave up after {timeout} s, resending every {RESEND_AFTER} s)"
+                    ) from None
                 last, messages = self.last_frame
                 if last is not None and last.stamp == header.stamp:
                     for publisher, msg in messages:
@@ -180,15 +202,24 @@ class Harness:
 
     def poses_for(self, header, timeout: float = TIMEOUT) -> Detection3DArray:
         """The node's poses for a frame (resent while none arrive, see resend_until)."""
+
         def found():
             return next((m for m in list(self.received["poses"]) if m.header.stamp == header.stamp), None)
-        self.resend_until(header, lambda seconds: wait_until(lambda: found() is not None,
-                                                             f"poses for stamp {header.stamp}", seconds), timeout)
+
+        self.resend_until(
+            header,
+            lambda seconds: wait_until(lambda: found() is not None, f"poses for stamp {header.stamp}", seconds),
+            timeout,
+        )
         return found()
 
     def markers_for(self, header) -> list[Marker]:
-        wait_until(lambda: any(a.markers and a.markers[0].header.stamp == header.stamp
-                               for a in list(self.received["markers"])), "markers")
+        wait_until(
+            lambda: any(
+                a.markers and a.markers[0].header.stamp == header.stamp for a in list(self.received["markers"])
+            ),
+            "markers",
+        )
         return [m for a in list(self.received["markers"]) for m in a.markers if m.header.stamp == header.stamp]
 
     def diagnostic(self, key: str) -> str:
@@ -216,10 +247,18 @@ def checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def node(checkpoint):
     process = NodeProcess(
-        "-p", f"model_path:={checkpoint}", "-p", "device:=cpu", "-p", "num_threads:=1", "-p", "max_jump:=100.0",
-        "-p", f"frame_prefix:={PREFIX}", "-p", "diagnostics_period:=0.2", "-p", "publish_points:=true",
-        "-p", "publish_overlay:=true",
-        "-r", "depth:=/test/depth", "-r", "mask:=/test/mask", "-r", "camera_info:=/test/camera_info")
+        params={
+            "model_path": str(checkpoint),
+            "device": "cpu",
+            "num_threads": "1",
+            "max_jump": "100.0",
+            "frame_prefix": str(PREFIX),
+            "diagnostics_period": "0.2",
+            "publish_points": "true",
+            "publish_overlay": "true",
+        },
+        remap={"depth": "/test/depth", "mask": "/test/mask", "camera_info": "/test/camera_info"},
+    )
     try:
         process.wait_for_line(r"ready: model", timeout=90)
         yield process
@@ -284,8 +323,9 @@ def test_poses_arrive_for_a_frame(frames, first_frame):
 
 def test_tf_frames_per_object(ros, frames, first_frame):
     header, _ = first_frame
-    wait_until(lambda: any(t.header.stamp == header.stamp for m in list(ros.received["tf"]) for t in m.transforms),
-               "tf")
+    wait_until(
+        lambda: any(t.header.stamp == header.stamp for m in list(ros.received["tf"]) for t in m.transforms), "tf"
+    )
     transforms = [t for m in list(ros.received["tf"]) for t in m.transforms if t.header.stamp == header.stamp]
     assert {t.child_frame_id for t in transforms} == {PREFIX + i for i in expected_ids(frames[0][2])}
     assert {t.header.frame_id for t in transforms} == {FRAME_ID}
@@ -306,8 +346,10 @@ def test_markers_and_debug_topics(ros, frames, first_frame):
 def rotations(poses: Detection3DArray) -> dict[str, np.ndarray]:
     from scipy.spatial.transform import Rotation
 
-    return {d.id: Rotation.from_quat([getattr(d.results[0].pose.pose.orientation, a) for a in "xyzw"]).as_matrix()
-            for d in poses.detections}
+    return {
+        d.id: Rotation.from_quat([getattr(d.results[0].pose.pose.orientation, a) for a in "xyzw"]).as_matrix()
+        for d in poses.detections
+    }
 
 
 def test_second_frame_is_sampled_in_tracking_mode(ros, frames):
@@ -343,23 +385,33 @@ def test_markers_deleted_when_an_object_goes(ros, frames):
 def _patch(labels: np.ndarray, label: int, size: int) -> np.ndarray:
     """A mask with a single square of `label` where the depth is valid (image centre)."""
     mask = np.zeros_like(labels)
-    mask[120 - size // 2: 120 + (size + 1) // 2, 160 - size // 2: 160 + (size + 1) // 2] = label
+    mask[120 - size // 2 : 120 + (size + 1) // 2, 160 - size // 2 : 160 + (size + 1) // 2] = label
     return mask
 
 
 BAD_INPUTS = {
-    "depth encoding": (lambda d, m: dict(depth=np.zeros((240, 320, 3), np.uint8), mask=m, depth_encoding="rgb8"),
-                       r"depth image: encoding 'rgb8' is not supported"),
-    "mask encoding": (lambda d, m: dict(depth=d, mask=m.astype(np.float32), mask_encoding="32FC1"),
-                      r"mask image: encoding '32FC1' is not supported"),
+    "depth encoding": (
+        lambda d, m: dict(depth=np.zeros((240, 320, 3), np.uint8), mask=m, depth_encoding="rgb8"),
+        r"depth image: encoding 'rgb8' is not supported",
+    ),
+    "mask encoding": (
+        lambda d, m: dict(depth=d, mask=m.astype(np.float32), mask_encoding="32FC1"),
+        r"mask image: encoding '32FC1' is not supported",
+    ),
     "size mismatch": (lambda d, m: dict(depth=d, mask=m[:120, :160]), r"depth 320x240 and mask 160x120 differ"),
-    "camera info size": (lambda d, m: dict(depth=d, mask=m, intrinsics=REAL275_INTRINSICS),
-                         r"images are 320x240 but the camera info is 640x480"),
+    "camera info size": (
+        lambda d, m: dict(depth=d, mask=m, intrinsics=REAL275_INTRINSICS),
+        r"images are 320x240 but the camera info is 640x480",
+    ),
     "all-invalid depth": (lambda d, m: dict(depth=np.zeros_like(d), mask=m), r"no valid pixel"),
-    "millimetre 32FC1": (lambda d, m: dict(depth=(d * 1000).astype(np.float32), mask=m, depth_encoding="32FC1"),
-                         r"looks like millimetres"),
-    "too few points": (lambda d, m: dict(depth=d, mask=_patch(m, 2000, 4)),
-                       r"label 2000 skipped: \d+ valid depth points, fewer than the minimum"),
+    "millimetre 32FC1": (
+        lambda d, m: dict(depth=(d * 1000).astype(np.float32), mask=m, depth_encoding="32FC1"),
+        r"looks like millimetres",
+    ),
+    "too few points": (
+        lambda d, m: dict(depth=d, mask=_patch(m, 2000, 4)),
+        r"label 2000 skipped: \d+ valid depth points, fewer than the minimum",
+    ),
     "unknown category": (lambda d, m: dict(depth=d, mask=_patch(m, 9001, 20)), r"unknown category id 9"),
     "label below 1000": (lambda d, m: dict(depth=d, mask=_patch(m, 999, 20)), r"below 1000"),
 }
@@ -424,14 +476,23 @@ def test_bad_model_file_exits_with_a_clear_error(tmp_path, problem):
 # ----------------------------------------------------------------------------- accuracy
 
 
-@pytest.mark.skipif(default_model_path() is None,
-                    reason="no shipped model (models/posediff_default.pt): accuracy needs a trained network")
+@pytest.mark.skipif(
+    default_model_path() is None,
+    reason="no shipped model (models/posediff_default.pt): accuracy needs a trained network",
+)
 def test_accuracy_with_the_shipped_model():
     from scipy.spatial.transform import Rotation
 
-    process = NodeProcess("-p", "device:=cpu", "-r", "depth:=/acc/depth", "-r", "mask:=/acc/mask",
-                          "-r", "camera_info:=/acc/camera_info", "-r", "object_poses:=/acc/object_poses",
-                          "-r", "__node:=posediff_accuracy")
+    process = NodeProcess(
+        params={"device": "cpu"},
+        remap={
+            "depth": "/acc/depth",
+            "mask": "/acc/mask",
+            "camera_info": "/acc/camera_info",
+            "object_poses": "/acc/object_poses",
+            "__node": "posediff_accuracy",
+        },
+    )
     harness = None
     try:
         process.wait_for_line(r"ready: model", timeout=90)

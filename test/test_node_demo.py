@@ -20,9 +20,26 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reaso
 
 def test_live_demo_prints_accuracy_and_cleans_up():
     result = subprocess.run(
-        [sys.executable, "-m", "posediff_ros.live_demo", "--duration", "14", "--rate", "4", "--width", "160",
-         "--height", "120", "--estimator-param", "num_threads:=1"],
-        capture_output=True, text=True, timeout=90, env=dict(os.environ))
+        [
+            sys.executable,
+            "-m",
+            "posediff_ros.ros.live_demo",
+            "--duration",
+            "14",
+            "--rate",
+            "4",
+            "--width",
+            "160",
+            "--height",
+            "120",
+            "--estimator-param",
+            "num_threads:=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     if default_model_path() is None:
         assert "running an UNTRAINED network" in result.stderr

@@ -38,10 +38,23 @@ def stats(harness: Harness) -> dict[str, int]:
 def test_signal_during_inference_exits_cleanly(tmp_path, signum):
     checkpoint = tmp_path / "untrained.pt"
     save_checkpoint(checkpoint, PoseNet())
-    node = NodeProcess("-p", f"model_path:={checkpoint}", "-p", "device:=cpu", "-p", "num_threads:=1",
-                       "-p", "num_samples:=256", "-p", "steps:=80", "-p", "diagnostics_period:=0.1",
-                       "-r", "depth:=/stop/depth", "-r", "mask:=/stop/mask", "-r", "camera_info:=/stop/camera_info",
-                       "-r", "object_poses:=/stop/object_poses", "-r", f"__node:={NAME}")
+    node = NodeProcess(
+        params={
+            "model_path": str(checkpoint),
+            "device": "cpu",
+            "num_threads": "1",
+            "num_samples": "256",
+            "steps": "80",
+            "diagnostics_period": "0.1",
+        },
+        remap={
+            "depth": "/stop/depth",
+            "mask": "/stop/mask",
+            "camera_info": "/stop/camera_info",
+            "object_poses": "/stop/object_poses",
+            "__node": NAME,
+        },
+    )
     harness = None
     try:
         node.wait_for_line(r"ready: model", timeout=90)
@@ -52,16 +65,21 @@ def test_signal_during_inference_exits_cleanly(tmp_path, signum):
 
         def in_flight(seconds: float) -> None:
             def busy(s: dict[str, int]) -> bool:  # a frame received and neither rejected, dropped nor done
-                return s.get("frames_received", 0) > sum(s.get(f"frames_{k}", 0) for k in
-                                                         ("rejected", "dropped", "processed"))
+                return s.get("frames_received", 0) > sum(
+                    s.get(f"frames_{k}", 0) for k in ("rejected", "dropped", "processed")
+                )
+
             wait_until(lambda: busy(stats(harness)), "a frame in the worker", seconds)
 
         harness.resend_until(header, in_flight)
         node.process.send_signal(signum)
         assert node.process.wait(timeout=60) == 0, "\n".join(node.lines)
         if signum == signal.SIGINT:  # the worker finished the frame before the context went
-            wait_until(lambda: any(m.header.stamp == header.stamp for m in list(harness.received["poses"])),
-                       "the interrupted frame's poses; node output:\n" + "\n".join(node.lines), timeout=5)
+            wait_until(
+                lambda: any(m.header.stamp == header.stamp for m in list(harness.received["poses"])),
+                "the interrupted frame's poses; node output:\n" + "\n".join(node.lines),
+                timeout=5,
+            )
     finally:
         if harness:
             harness.close()

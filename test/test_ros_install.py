@@ -29,17 +29,36 @@ needs_rclpy = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reas
 
 # Python module -> the rosdep key (the name of the ROS package) that installs it.
 ROSDEP_KEYS = {
-    "rclpy": "rclpy", "rcl_interfaces": "rcl_interfaces", "std_msgs": "std_msgs", "sensor_msgs": "sensor_msgs",
-    "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs", "vision_msgs": "vision_msgs",
-    "diagnostic_msgs": "diagnostic_msgs", "tf2_msgs": "tf2_msgs",
+    "rclpy": "rclpy",
+    "rcl_interfaces": "rcl_interfaces",
+    "std_msgs": "std_msgs",
+    "sensor_msgs": "sensor_msgs",
+    "geometry_msgs": "geometry_msgs",
+    "visualization_msgs": "visualization_msgs",
+    "vision_msgs": "vision_msgs",
+    "diagnostic_msgs": "diagnostic_msgs",
+    "tf2_msgs": "tf2_msgs",
     "tf2_ros": "tf2_ros_py",  # the key `tf2_ros` is the C++ package, which does not pull the Python one in
-    "sensor_msgs_py": "sensor_msgs_py", "message_filters": "message_filters",
-    "launch": "launch", "launch_ros": "launch_ros", "ament_index_python": "ament_index_python",
-    "numpy": "python3-numpy", "yaml": "python3-yaml",
+    "sensor_msgs_py": "sensor_msgs_py",
+    "message_filters": "message_filters",
+    "launch": "launch",
+    "launch_ros": "launch_ros",
+    "ament_index_python": "ament_index_python",
+    "numpy": "python3-numpy",
+    "yaml": "python3-yaml",
 }
 # Python module -> its name in requirements.txt (pip); torch is installed by hand (README).
-PIP_NAMES = {"numpy": "numpy", "scipy": "scipy", "yaml": "pyyaml", "tqdm": "tqdm", "matplotlib": "matplotlib",
-             "PIL": "pillow", "trimesh": "trimesh", "embreex": "embreex", "torch": None}
+PIP_NAMES = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "yaml": "pyyaml",
+    "tqdm": "tqdm",
+    "matplotlib": "matplotlib",
+    "PIL": "pillow",
+    "trimesh": "trimesh",
+    "embreex": "embreex",
+    "torch": None,
+}
 DEVELOPMENT = {"pytest", "hypothesis", "ruff"}
 
 
@@ -109,11 +128,14 @@ def declared_defaults(path: Path) -> dict[str, object]:
     """Launch arguments and their defaults: DeclareLaunchArgument('x', default_value=...) or
     an ARGUMENTS = {'x': (default, description)} table."""
     tree = ast.parse(path.read_text())
-    defaults = {c.args[0].value: getattr(_keyword(c, "default_value"), "value", None)
-                for c in _calls(tree, "DeclareLaunchArgument") if c.args and isinstance(c.args[0], ast.Constant)}
+    defaults = {
+        c.args[0].value: getattr(_keyword(c, "default_value"), "value", None)
+        for c in _calls(tree, "DeclareLaunchArgument")
+        if c.args and isinstance(c.args[0], ast.Constant)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS":
-            for key, value in zip(node.value.keys, node.value.values):
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
                 defaults[key.value] = getattr(value.elts[0], "value", None)
     return defaults
 
@@ -125,8 +147,11 @@ def test_rviz_is_opt_in(path):
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
 def test_every_node_of_the_package_shuts_the_launch_down_when_it_exits(path):
-    nodes = [c for c in _calls(ast.parse(path.read_text()), "Node")
-             if getattr(_keyword(c, "package"), "value", None) == "posediff_ros"]
+    nodes = [
+        c
+        for c in _calls(ast.parse(path.read_text()), "Node")
+        if getattr(_keyword(c, "package"), "value", None) == "posediff_ros"
+    ]
     assert nodes
     for node in nodes:
         on_exit = _keyword(node, "on_exit")
@@ -199,8 +224,12 @@ def test_tf_stand_in_takes_what_tf2_ros_takes(rclpy_context, kind):
         sent = []
         broadcaster._publisher.publish = sent.append
         transforms = [_transform("a"), _transform("b")]
-        argument = {"single": transforms[0], "list": transforms, "tuple": tuple(transforms),
-                    "generator": (t for t in transforms)}[kind]
+        argument = {
+            "single": transforms[0],
+            "list": transforms,
+            "tuple": tuple(transforms),
+            "generator": (t for t in transforms),
+        }[kind]
         broadcaster.sendTransform(argument)
         expected = ["a"] if kind == "single" else ["a", "b"]
         assert [t.child_frame_id for t in sent[0].transforms] == expected
@@ -261,9 +290,22 @@ def test_a_missing_cuda_device_is_named_as_such(untrained):
 @needs_rclpy
 def test_node_with_a_missing_cuda_device_says_so(untrained):
     device, says = _unusable_cuda()
-    result = subprocess.run([sys.executable, "-m", "posediff_ros.node", "--ros-args", "-p", f"model_path:={untrained}",
-                             "-p", f"device:={device}"], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "posediff_ros.ros.node",
+            "--ros-args",
+            "-p",
+            f"model_path:={untrained}",
+            "-p",
+            f"device:={device}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1 and re.search(r"ERROR.*cannot start: .*" + says, output), output
 
@@ -335,14 +377,20 @@ def test_live_demo_attach_watches_running_nodes_and_starts_none(rclpy_context):
     publisher = threading.Thread(target=publish, daemon=True)
     publisher.start()
     try:
-        result = subprocess.run([sys.executable, "-m", "posediff_ros.live_demo", "--attach", "--duration", "8"],
-                                capture_output=True, text=True, timeout=90, env=dict(os.environ))
+        result = subprocess.run(
+            [sys.executable, "-m", "posediff_ros.ros.live_demo", "--attach", "--duration", "8"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=dict(os.environ),
+        )
     finally:
         stop.set()
         publisher.join()
         node.destroy_node()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pid" not in result.stdout
-    final = re.search(r"done\. (\d+) frames \| objects (\d+) \(missed 0\) .*5°2cm 100% 10°5cm 100%",
-                      result.stdout.splitlines()[-1])
+    final = re.search(
+        r"done\. (\d+) frames \| objects (\d+) \(missed 0\) .*5°2cm 100% 10°5cm 100%", result.stdout.splitlines()[-1]
+    )
     assert final and int(final.group(1)) > 3, result.stdout

@@ -42,8 +42,10 @@ def test_pretrain_then_joint_writes_loadable_checkpoints(tmp_path, capsys):
     joint = load_checkpoint(tmp_path / "joint" / "last.pt")
     assert joint["train"]["step"] == 3 and joint["stage"] == "joint"
     assert set(joint["metrics"]) == {"regression", "diffusion", "refined"}
-    assert joint["regression_head_trained"] and load_checkpoint(tmp_path / "pretrain" / "model.pt")[
-        "regression_head_trained"]
+    assert (
+        joint["regression_head_trained"]
+        and load_checkpoint(tmp_path / "pretrain" / "model.pt")["regression_head_trained"]
+    )
     assert "stage: joint" in (tmp_path / "joint" / "config.yaml").read_text()
     model, _ = load_model(tmp_path / "joint" / "model.pt")
     assert model.config.time_dim == 32
@@ -149,9 +151,21 @@ def test_a_stop_signal_saves_the_run_and_exits(tmp_path):
     """SIGTERM (as `kill`, or Ctrl-C's SIGINT) ends the step, saves last.pt and model.pt, exits 130."""
     out = tmp_path / "scratch"  # the stage's folder under out=
     process = subprocess.Popen(
-        [sys.executable, "-m", "posediff_ros.train", f"out={tmp_path}", "stage=scratch", "steps=100000",
-         "val_every=100000", "checkpoint_every=100000", *SMALL],
-        env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "posediff_ros.train",
+            f"out={tmp_path}",
+            "stage=scratch",
+            "steps=100000",
+            "val_every=100000",
+            "checkpoint_every=100000",
+            *SMALL,
+        ],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         for _ in range(600):
@@ -172,8 +186,7 @@ def test_a_stop_signal_saves_the_run_and_exits(tmp_path):
 
 def test_a_compiled_training_step_trains(tmp_path):
     """compile=true runs the objective through torch.compile: the same parameters learn."""
-    train([f"out={tmp_path}", "stage=pretrain", "steps=2", "val_every=2", "checkpoint_every=2", "compile=true",
-           *SMALL])
+    train([f"out={tmp_path}", "stage=pretrain", "steps=2", "val_every=2", "checkpoint_every=2", "compile=true", *SMALL])
     last = load_checkpoint(tmp_path / "pretrain" / "last.pt")
     assert last["train"]["step"] == 2 and last["train"]["config"]["compile"] is True
     load_model(tmp_path / "pretrain" / "model.pt")  # the exported weights load as usual

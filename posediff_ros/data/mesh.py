@@ -41,7 +41,7 @@ class Mesh:
         offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
         return Mesh(
             np.concatenate([m.vertices for m in meshes]),
-            np.concatenate([m.faces + o for m, o in zip(meshes, offsets)]).astype(np.int32),
+            np.concatenate([m.faces + o for m, o in zip(meshes, offsets, strict=True)]).astype(np.int32),
             np.concatenate([m.parts for m in meshes]),
         )
 

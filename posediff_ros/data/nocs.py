@@ -131,18 +131,27 @@ def nocs_instances(gts: dict, model_sizes: Mapping[str, np.ndarray] | None = Non
     handles = np.asarray(gts.get("handle_visibility", np.ones(len(class_ids))), int).reshape(-1)
     scales, rotations, translations = _scaled_poses(gts)
     instances = []
-    for i, (class_id, inst_id) in enumerate(zip(class_ids, instance_ids)):
+    for i, (class_id, inst_id) in enumerate(zip(class_ids, instance_ids, strict=True)):
         if "size" in gts:
             extents = np.asarray(gts["size"][i], float)
         elif model_sizes is not None and models[i] in model_sizes:
             extents = np.asarray(model_sizes[models[i]], float)
         else:
-            warnings.warn("NOCS label without `size` and no model_sizes entry for its model: size set to NaN",
-                          stacklevel=2)
+            warnings.warn(
+                "NOCS label without `size` and no model_sizes entry for its model: size set to NaN", stacklevel=2
+            )
             extents = np.full(3, np.nan)
         symmetric = NOCS_CATEGORIES.by_id(class_id).symmetric or (class_id == MUG and handles[i] == 0)
-        instances.append(FrameInstance(panoptic_label(class_id, inst_id), int(class_id), rotations[i],
-                                       translations[i], scales[i] * extents, bool(symmetric)))
+        instances.append(
+            FrameInstance(
+                panoptic_label(class_id, inst_id),
+                int(class_id),
+                rotations[i],
+                translations[i],
+                scales[i] * extents,
+                bool(symmetric),
+            )
+        )
     return instances
 
 
@@ -171,8 +180,10 @@ def read_nocs_frame(
     depth = read_nocs_depth(prefix + "_depth.png")
     instance_mask = read_nocs_mask(prefix + "_mask.png")
     if depth.shape != instance_mask.shape or depth.shape != (intrinsics.height, intrinsics.width):
-        raise ValueError(f"{prefix}: depth {depth.shape}, mask {instance_mask.shape} and the "
-                         f"{intrinsics.width}x{intrinsics.height} intrinsics disagree")
+        raise ValueError(
+            f"{prefix}: depth {depth.shape}, mask {instance_mask.shape} and the "
+            f"{intrinsics.width}x{intrinsics.height} intrinsics disagree"
+        )
     instances = nocs_instances(read_nocs_label(prefix + "_label.pkl"), model_sizes)
     return Frame(depth, panoptic_mask(instance_mask, instances), intrinsics, instances, scene, index)
 
@@ -192,8 +203,10 @@ class NocsDataset:
         self.root, self.split, self.model_sizes = Path(root), split, model_sizes
         list_file = self.root / source / list_name
         if not list_file.is_file():
-            raise FileNotFoundError(f"{list_file} not found: NOCS needs SPD's preprocessing (object-deformnet "
-                                    "pose_data.py), which writes the lists and the _label.pkl files")
+            raise FileNotFoundError(
+                f"{list_file} not found: NOCS needs SPD's preprocessing (object-deformnet "
+                "pose_data.py), which writes the lists and the _label.pkl files"
+            )
         lines = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
         self.prefixes = [self.root / source / line for line in lines]
         if not self.prefixes:

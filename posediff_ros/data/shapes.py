@@ -61,7 +61,7 @@ def centred(category: str, mesh: Mesh, params: dict | None = None, family: str =
 def unit_to_params(category: str, family: str, u: np.ndarray) -> dict:
     """Map a unit vector u in [0, 1]^k to a family's physical parameters."""
     ranges = FAMILIES[category][family].parameters
-    return {name: lo + (hi - lo) * float(x) for (name, (lo, hi)), x in zip(ranges.items(), u)}
+    return {name: lo + (hi - lo) * float(x) for (name, (lo, hi)), x in zip(ranges.items(), u, strict=True)}
 
 
 def params_to_unit(category: str, family: str, params: dict) -> np.ndarray:
@@ -159,7 +159,8 @@ def sample_distractor(rng: np.random.Generator) -> Mesh:
     sphere = lathe(np.sin(r), -np.cos(r), 24)
     v = sphere.vertices
     bumps = sum(
-        a * np.sin(v @ rng.normal(size=3) * 2.0 + ph) for a, ph in zip(rng.uniform(0, 0.15, 3), rng.uniform(0, 6.3, 3))
+        a * np.sin(v @ rng.normal(size=3) * 2.0 + ph)
+        for a, ph in zip(rng.uniform(0, 0.15, 3), rng.uniform(0, 6.3, 3), strict=True)
     )
     v = v * (1 + bumps)[:, None] * rng.uniform([0.03, 0.025, 0.03], [0.1, 0.09, 0.1])
     v[:, 1] -= v[:, 1].min()

@@ -1,6 +1,6 @@
 """The network: PointNet++ encoder, regression head, score head."""
 
-from .heads import POSE_DIM
+from ..geometry import POSE_DIM
 from .network import ModelConfig, PoseNet, count_parameters
 from .pointnet2 import EncoderConfig
 

@@ -1,7 +1,7 @@
 """The two heads on the 1024-d point-cloud feature: direct regression and the score.
 
-Pose vectors are 9-d: [r1 | r2 | t - c], the first two columns of R and the translation
-relative to the centroid c of the observed points, in metres (baseline-facts.md).
+Both read and write the 9-d pose vectors of `geometry.pose_to_vector`: [r1 | r2 | t - c],
+the first two columns of R and the translation relative to the centroid c, in metres.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-POSE_DIM = 9
+from ..geometry import POSE_DIM
 
 
 class RegressionHead(nn.Module):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from ..diffusion import VESchedule
 from .heads import RegressionHead, ScoreHead
 from .pointnet2 import EncoderConfig, PointNet2Encoder
 
@@ -20,8 +21,8 @@ class ModelConfig:
     pose_dim: int = 256
     head_hidden: int = 256
     regression_hidden: int = 512
-    sigma_min: float = 0.01
-    sigma_max: float = 50.0
+    sigma_min: float = VESchedule.sigma_min  # the noise schedule's range (PoseNet.noise_schedule)
+    sigma_max: float = VESchedule.sigma_max
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,13 +40,16 @@ class PoseNet(nn.Module):
     """Encoder + regression head + score head (paper Fig. 1).
 
     Inputs are centred points (see geometry.centre_points); poses are 9-d vectors
-    [r1 | r2 | t - c]. The VE noise levels live here too because the score is the raw
-    head output divided by sigma(t), which is part of the model's definition.
+    [r1 | r2 | t - c] (geometry.pose_to_vector). The network owns its VE noise schedule,
+    `noise_schedule`, as EDM's preconditioning wrapper owns its sigma range: the score is
+    the raw head output divided by sigma(t), so the schedule is part of the model's
+    definition, and the training objective and the samplers take it from here.
     """
 
     def __init__(self, config: ModelConfig | None = None):
         super().__init__()
         self.config = config or ModelConfig()
+        self.noise_schedule = VESchedule(self.config.sigma_min, self.config.sigma_max)
         self.encoder = PointNet2Encoder(self.config.encoder)
         feature_dim = self.encoder.out_channels
         self.regression_head = RegressionHead(feature_dim, self.config.regression_hidden)
@@ -53,11 +57,6 @@ class PoseNet(nn.Module):
         # Whether the regression head was ever trained (a `scratch` model's is random): not a
         # weight but a fact about the weights, saved beside them and set by checkpoint.load_model.
         self.regression_head_trained = False
-
-    def sigma(self, t: torch.Tensor) -> torch.Tensor:
-        """VE noise level sigma(t) = sigma_min (sigma_max / sigma_min)^t."""
-        c = self.config
-        return c.sigma_min * (c.sigma_max / c.sigma_min) ** t
 
     def encode(self, points: torch.Tensor) -> torch.Tensor:
         """(B, N, 3) centred points -> (B, 1024) feature."""
@@ -69,7 +68,7 @@ class PoseNet(nn.Module):
 
     def score(self, feature: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Score s(x_t, t | O) (B, 9) of noisy poses x (B, 9) at times t (B,)."""
-        return self.score_head(feature, x, t) / self.sigma(t).unsqueeze(-1)
+        return self.score_head(feature, x, t) / self.noise_schedule.sigma(t).unsqueeze(-1)
 
 
 def count_parameters(module: nn.Module) -> int:

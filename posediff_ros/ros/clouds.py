@@ -17,9 +17,17 @@ def _cloud_xyz32(header, points: np.ndarray):
 
     points = np.ascontiguousarray(points, dtype="<f4").reshape(-1, 3)
     fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")]
-    return PointCloud2(header=header, height=1, width=len(points), fields=fields, is_bigendian=False,
-                       point_step=12, row_step=12 * len(points), is_dense=False,
-                       data=array.array("B", points.tobytes()))
+    return PointCloud2(
+        header=header,
+        height=1,
+        width=len(points),
+        fields=fields,
+        is_bigendian=False,
+        point_step=12,
+        row_step=12 * len(points),
+        is_dense=False,
+        data=array.array("B", points.tobytes()),
+    )
 
 
 def xyz_cloud(header, points: np.ndarray):

@@ -7,12 +7,14 @@ import time
 from collections import deque
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
 
 WINDOW = 50  # frames the rate and latency figures are computed over
 
 
 class FrameStats:
-    """Counters shared by the synchronizer callback and the worker (hence the lock)."""
+    """Counters shared by the synchronizer callback, the worker and the diagnostics timer (hence the lock)."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -23,6 +25,17 @@ class FrameStats:
         self._done: deque[float] = deque(maxlen=WINDOW)  # wall-clock times frames finished
         self._latency: deque[float] = deque(maxlen=WINDOW)  # stamp -> published, seconds
         self._compute: deque[float] = deque(maxlen=WINDOW)  # engine time, seconds
+
+    def frame_received(self, dropped: bool) -> None:
+        """A frame arrived; `dropped`: it replaced one the worker had not taken."""
+        with self.lock:
+            self.received += 1
+            self.dropped += dropped
+
+    def frame_rejected(self, problem: str) -> None:
+        with self.lock:
+            self.rejected += 1
+            self.last_problem = problem
 
     def frame_done(self, latency: float, compute: float, objects: int, tracked: int) -> None:
         with self.lock:
@@ -41,9 +54,7 @@ class FrameStats:
             return 0.0
         return (len(done) - 1) / max(done[-1] - done[0], 1e-9)
 
-    def status(self, name: str, hardware_id: str, extra: dict[str, str]):
-        from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
-
+    def status(self, name: str, hardware_id: str, extra: dict[str, str]) -> DiagnosticStatus:
         rate = self.rate()
         with self.lock:
             latency = np.array(self._latency) * 1e3
@@ -66,5 +77,30 @@ class FrameStats:
             problem = self.last_problem
         level = DiagnosticStatus.WARN if problem else DiagnosticStatus.OK
         message = problem or f"{rate:.1f} Hz, {values['objects']} objects, {values['frames_dropped']} dropped"
-        return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
-                                values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        return DiagnosticStatus(
+            level=level,
+            name=name,
+            message=message,
+            hardware_id=hardware_id,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
+
+
+class DiagnosticsPublisher:
+    """/diagnostics every `period` seconds: the node's frame statistics, device and model."""
+
+    def __init__(self, node, stats: FrameStats, period: float, device, model: str):
+        self.node, self.stats, self.device, self.model = node, stats, device, model
+        self.publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.timer = node.create_timer(period, self.publish)
+
+    def publish(self) -> None:
+        extra = {"device": str(self.device), "model": str(self.model)}
+        if self.device.type == "cuda":
+            import torch
+
+            extra["gpu_memory_peak_mb"] = f"{torch.cuda.max_memory_allocated(self.device) / 2**20:.0f}"
+        status = self.stats.status(f"{self.node.get_name()}: pose estimation", str(self.device), extra)
+        self.publisher.publish(
+            DiagnosticArray(header=Header(stamp=self.node.get_clock().now().to_msg()), status=[status])
+        )

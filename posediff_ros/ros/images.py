@@ -43,8 +43,10 @@ def image_to_array(msg, allowed: tuple[str, ...]) -> np.ndarray:
     dtype = dtype.newbyteorder(">" if msg.is_bigendian else "<")
     row_bytes = msg.width * channels * dtype.itemsize
     if msg.step < row_bytes or len(msg.data) < msg.step * msg.height:
-        raise ImageError(f"{msg.encoding} image {msg.width}x{msg.height} with step {msg.step} "
-                         f"has {len(msg.data)} bytes; needs step >= {row_bytes} and {msg.step * msg.height} bytes")
+        raise ImageError(
+            f"{msg.encoding} image {msg.width}x{msg.height} with step {msg.step} "
+            f"has {len(msg.data)} bytes; needs step >= {row_bytes} and {msg.step * msg.height} bytes"
+        )
     raw = np.frombuffer(msg.data, np.uint8, count=msg.step * msg.height).reshape(msg.height, msg.step)
     pixels = raw[:, :row_bytes].copy().view(dtype)  # copy: drop the row padding, then reinterpret
     pixels = pixels.reshape(msg.height, msg.width, channels) if channels > 1 else pixels
@@ -62,8 +64,10 @@ def depth_to_metres(msg) -> np.ndarray:
         return depth.astype(np.float32) * np.float32(1e-3)
     valid = valid_depth(depth)
     if valid.any() and float(np.median(depth[valid])) > MM_LIKE_METRES:
-        raise ImageError(f"32FC1 depth has a median of {float(np.median(depth[valid])):.0f}, which looks like "
-                         "millimetres; 32FC1 must be metres (REP 118): publish 16UC1 millimetres or divide by 1000")
+        raise ImageError(
+            f"32FC1 depth has a median of {float(np.median(depth[valid])):.0f}, which looks like "
+            "millimetres; 32FC1 must be metres (REP 118): publish 16UC1 millimetres or divide by 1000"
+        )
     return depth
 
 
@@ -78,8 +82,13 @@ def array_to_image(pixels: np.ndarray, encoding: str, header=None):
 
     dtype, channels = ENCODINGS[encoding]
     pixels = np.ascontiguousarray(pixels, dtype=dtype.newbyteorder("<"))
-    msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=0,
-                step=pixels.shape[1] * channels * dtype.itemsize)
+    msg = Image(
+        height=pixels.shape[0],
+        width=pixels.shape[1],
+        encoding=encoding,
+        is_bigendian=0,
+        step=pixels.shape[1] * channels * dtype.itemsize,
+    )
     if header is not None:
         msg.header = header
     # array.array('B'): rclpy stores it as is; bytes would be checked element by element (docs/conventions.md §9).
@@ -106,10 +115,15 @@ def intrinsics_to_camera_info(intrinsics: Intrinsics, header=None):
     from sensor_msgs.msg import CameraInfo
 
     i = intrinsics
-    msg = CameraInfo(width=i.width, height=i.height, distortion_model="plumb_bob", d=[0.0] * 5,
-                     k=[i.fx, 0.0, i.cx, 0.0, i.fy, i.cy, 0.0, 0.0, 1.0],
-                     r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-                     p=[i.fx, 0.0, i.cx, 0.0, 0.0, i.fy, i.cy, 0.0, 0.0, 0.0, 1.0, 0.0])
+    msg = CameraInfo(
+        width=i.width,
+        height=i.height,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=[i.fx, 0.0, i.cx, 0.0, i.fy, i.cy, 0.0, 0.0, 1.0],
+        r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p=[i.fx, 0.0, i.cx, 0.0, 0.0, i.fy, i.cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+    )
     if header is not None:
         msg.header = header
     return msg

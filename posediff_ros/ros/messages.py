@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from ..categories import PANOPTIC_DIVISOR
 from ..estimator import ObjectPose
 from ..geometry import rotation_6d_to_matrix
 
@@ -24,9 +25,20 @@ MIN_VARIANCE = 1e-6
 claim a singular (infinitely certain) pose."""
 
 # Marker colours by category name (RGB), others grey.
-COLOURS = {"bottle": (0.12, 0.47, 0.71), "bowl": (1.0, 0.5, 0.05), "camera": (0.17, 0.63, 0.17),
-           "can": (0.84, 0.15, 0.16), "laptop": (0.58, 0.4, 0.74), "mug": (0.55, 0.34, 0.29)}
+COLOURS = {
+    "bottle": (0.12, 0.47, 0.71),
+    "bowl": (1.0, 0.5, 0.05),
+    "camera": (0.17, 0.63, 0.17),
+    "can": (0.84, 0.15, 0.16),
+    "laptop": (0.58, 0.4, 0.74),
+    "mug": (0.55, 0.34, 0.29),
+}
 MARKER_NAMESPACES = ("boxes", "axes", "labels")
+
+
+def track_name(category: str, label: int, encoding: str) -> str:
+    """`<category>_<k>`: k is the panoptic instance index, or the instance label itself."""
+    return f"{category}_{label % PANOPTIC_DIVISOR if encoding == 'panoptic' else label}"
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,10 @@ def pose_msg(R: np.ndarray, t: np.ndarray):
     from geometry_msgs.msg import Point, Pose, Quaternion
 
     x, y, z, w = Rotation.from_matrix(R).as_quat()
-    return Pose(position=Point(x=float(t[0]), y=float(t[1]), z=float(t[2])),
-                orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)))
+    return Pose(
+        position=Point(x=float(t[0]), y=float(t[1]), z=float(t[2])),
+        orientation=Quaternion(x=float(x), y=float(y), z=float(z), w=float(w)),
+    )
 
 
 def pose_covariance(pose: ObjectPose) -> np.ndarray:
@@ -114,12 +128,27 @@ def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
         r, g, b = COLOURS.get(p.category, (0.6, 0.6, 0.6))
         pose = pose_msg(p.R, p.t)
         size = np.maximum(p.size, 0.005)
-        box = Marker(header=header, ns="boxes", id=p.label, type=Marker.CUBE, action=Marker.ADD, pose=pose,
-                     scale=Vector3(x=float(size[0]), y=float(size[1]), z=float(size[2])),
-                     color=ColorRGBA(r=r, g=g, b=b, a=0.35))
+        box = Marker(
+            header=header,
+            ns="boxes",
+            id=p.label,
+            type=Marker.CUBE,
+            action=Marker.ADD,
+            pose=pose,
+            scale=Vector3(x=float(size[0]), y=float(size[1]), z=float(size[2])),
+            color=ColorRGBA(r=r, g=g, b=b, a=0.35),
+        )
         length = float(np.clip(0.6 * size.max(), 0.03, 0.3))
-        axes = Marker(header=header, ns="axes", id=p.label, type=Marker.LINE_LIST, action=Marker.ADD, pose=pose,
-                      scale=Vector3(x=0.004), color=ColorRGBA(a=1.0))
+        axes = Marker(
+            header=header,
+            ns="axes",
+            id=p.label,
+            type=Marker.LINE_LIST,
+            action=Marker.ADD,
+            pose=pose,
+            scale=Vector3(x=0.004),
+            color=ColorRGBA(a=1.0),
+        )
         for axis in range(3):
             end = [0.0, 0.0, 0.0]
             end[axis] = length
@@ -128,9 +157,17 @@ def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
             axes.colors += [colour, colour]
         # Text above the box: "up" in an optical frame is -y.
         text_pose = pose_msg(np.eye(3), p.t + np.array([0.0, -(0.5 * float(size.max()) + 0.03), 0.0]))
-        text = Marker(header=header, ns="labels", id=p.label, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
-                      pose=text_pose, scale=Vector3(z=0.03), color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
-                      text=f"{o.name} ({'tracked' if p.tracked else 'new'})")
+        text = Marker(
+            header=header,
+            ns="labels",
+            id=p.label,
+            type=Marker.TEXT_VIEW_FACING,
+            action=Marker.ADD,
+            pose=text_pose,
+            scale=Vector3(z=0.03),
+            color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
+            text=f"{o.name} ({'tracked' if p.tracked else 'new'})",
+        )
         markers.markers += [box, axes, text]
     for label in gone:
         markers.markers += [Marker(header=header, ns=ns, id=label, action=Marker.DELETE) for ns in MARKER_NAMESPACES]

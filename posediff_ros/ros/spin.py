@@ -21,8 +21,9 @@ from rclpy.signals import SignalHandlerOptions
 SIGINT_LATENCY = 0.1  # seconds: the longest the executor waits before a pending Ctrl-C is seen
 
 
-def run_node(make_node: Callable[[], Node], name: str, startup_errors: tuple[type[Exception], ...],
-             args: list[str] | None = None) -> int:
+def run_node(
+    make_node: Callable[[], Node], name: str, startup_errors: tuple[type[Exception], ...], args: list[str] | None = None
+) -> int:
     """Create the node and spin it until Ctrl-C or shutdown; returns the process exit code.
 
     An error of `startup_errors` while creating the node (a bad parameter, a missing

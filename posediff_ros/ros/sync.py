@@ -77,7 +77,7 @@ class _ApproximateTimeSynchronizer(_SimpleFilter):
                 stamps = list(combination)
                 stamps.insert(index, stamp)
                 if max(stamps) - min(stamps) < self.slop_ns:
-                    self.signalMessage(*[q.pop(s) for q, s in zip(self.queues, stamps)])
+                    self.signalMessage(*[q.pop(s) for q, s in zip(self.queues, stamps, strict=True)])
                     return
 
 

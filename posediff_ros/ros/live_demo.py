@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .checkpoint import save_checkpoint
-from .metrics import pose_errors, summarize, threshold_name
-from .model import PoseNet
-from .paths import default_model_candidates, default_model_path
+from ..checkpoint import save_checkpoint
+from ..metrics import pose_errors, summarize, threshold_name
+from ..model import PoseNet
+from ..paths import default_model_candidates, default_model_path
 from .synthetic_camera import SYMMETRIC_TAG
 
 
@@ -54,8 +54,12 @@ class Accuracy:
             symmetric = any(r.hypothesis.class_id == SYMMETRIC_TAG for r in gt.results[1:])
             truth_pose, estimated_pose = gt.bbox.center, d.results[0].pose.pose
             rotation, translation = pose_errors(
-                _rotation(estimated_pose)[None], _position(estimated_pose)[None],
-                _rotation(truth_pose)[None], _position(truth_pose)[None], [symmetric])
+                _rotation(estimated_pose)[None],
+                _position(estimated_pose)[None],
+                _rotation(truth_pose)[None],
+                _position(truth_pose)[None],
+                [symmetric],
+            )
             self.rotation_deg.append(float(rotation[0]))
             self.translation_cm.append(float(translation[0]))
 
@@ -63,9 +67,11 @@ class Accuracy:
         if not self.rotation_deg:
             return f"objects 0 (missed {self.missed})"
         s = summarize(self.rotation_deg, self.translation_cm)
-        return (f"objects {s['count']} (missed {self.missed}) | rot {s['rotation_mean_deg']:5.1f}° "
-                f"trans {s['translation_mean_cm']:5.1f} cm | 5°2cm {100 * s[threshold_name(5, 2)]:3.0f}% "
-                f"10°5cm {100 * s[threshold_name(10, 5)]:3.0f}%")
+        return (
+            f"objects {s['count']} (missed {self.missed}) | rot {s['rotation_mean_deg']:5.1f}° "
+            f"trans {s['translation_mean_cm']:5.1f} cm | 5°2cm {100 * s[threshold_name(5, 2)]:3.0f}% "
+            f"10°5cm {100 * s[threshold_name(10, 5)]:3.0f}%"
+        )
 
 
 def _rotation(pose) -> np.ndarray:
@@ -87,8 +93,12 @@ class Child:
     def __init__(self, name: str, module: str, ros_args: list[str], log_dir: Path):
         self.name, self.log = name, log_dir / f"{name}.log"
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args],
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module, "--ros-args", *ros_args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -105,8 +115,11 @@ class Child:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="live_demo", description=__doc__.splitlines()[0])
-    p.add_argument("--attach", action="store_true",
-                   help="start no nodes: watch the running demo.launch.py (the options below are then ignored)")
+    p.add_argument(
+        "--attach",
+        action="store_true",
+        help="start no nodes: watch the running demo.launch.py (the options below are then ignored)",
+    )
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C")
     p.add_argument("--rate", type=float, default=2.0, help="camera frames per second")
     p.add_argument("--model", default="", help="checkpoint (default: the shipped model)")
@@ -116,29 +129,48 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-objects", type=int, default=4)
     p.add_argument("--frames-per-scene", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--estimator-param", action="append", default=[], metavar="NAME:=VALUE",
-                   help="extra estimator parameter, repeatable (e.g. num_samples:=4)")
+    p.add_argument(
+        "--estimator-param",
+        action="append",
+        default=[],
+        metavar="NAME:=VALUE",
+        help="extra estimator parameter, repeatable (e.g. num_samples:=4)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.attach:
-        print("live_demo: watching the running demo (/object_poses against /synthetic_camera/ground_truth)",
-              flush=True)
+        print("live_demo: watching the running demo (/object_poses against /synthetic_camera/ground_truth)", flush=True)
         return _watch(args, [])
     log_dir = Path(tempfile.mkdtemp(prefix="posediff_demo_"))
-    camera_args = ["-p", f"rate:={float(args.rate)}", "-p", f"width:={args.width}", "-p", f"height:={args.height}",
-                   "-p", f"max_objects:={args.max_objects}", "-p", f"frames_per_scene:={args.frames_per_scene}",
-                   "-p", f"seed:={args.seed}"]
+    camera_args = [
+        "-p",
+        f"rate:={float(args.rate)}",
+        "-p",
+        f"width:={args.width}",
+        "-p",
+        f"height:={args.height}",
+        "-p",
+        f"max_objects:={args.max_objects}",
+        "-p",
+        f"frames_per_scene:={args.frames_per_scene}",
+        "-p",
+        f"seed:={args.seed}",
+    ]
     model = args.model or _model_or_untrained(log_dir)
     estimator_args = ["-p", f"model_path:={model}", "-p", f"device:={args.device}"]
     for extra in args.estimator_param:
         estimator_args += ["-p", extra]
-    children = [Child("synthetic_camera", "posediff_ros.synthetic_camera", camera_args, log_dir),
-                Child("estimator", "posediff_ros.node", estimator_args, log_dir)]
-    print(f"live_demo: logs in {log_dir} ("
-          + ", ".join(f"{c.name} pid {c.process.pid}" for c in children) + ")", flush=True)
+    children = [
+        Child("synthetic_camera", "posediff_ros.ros.synthetic_camera", camera_args, log_dir),
+        Child("estimator", "posediff_ros.ros.node", estimator_args, log_dir),
+    ]
+    print(
+        f"live_demo: logs in {log_dir} (" + ", ".join(f"{c.name} pid {c.process.pid}" for c in children) + ")",
+        flush=True,
+    )
     try:
         return _watch(args, children)
     finally:
@@ -157,10 +189,65 @@ def _model_or_untrained(directory: Path) -> str:
         return str(shipped)
     untrained = directory / "untrained.pt"
     save_checkpoint(untrained, PoseNet())
-    print("live_demo: warning: no trained model found (looked for "
-          f"{', '.join(str(p) for p in default_model_candidates())}); running an UNTRAINED network, "
-          "so the poses are random. Train one with `train` or pass --model.", file=sys.stderr, flush=True)
+    print(
+        "live_demo: warning: no trained model found (looked for "
+        f"{', '.join(str(p) for p in default_model_candidates())}); running an UNTRAINED network, "
+        "so the poses are random. Train one with `train` or pass --model.",
+        file=sys.stderr,
+        flush=True,
+    )
     return str(untrained)
+
+
+class _Watched:
+    """What the demo's watcher has received: ground truth by stamp, accuracy, latencies, diagnostics."""
+
+    def __init__(self, node):
+        self.node = node
+        self.truths: dict[int, object] = {}
+        self.accuracy = Accuracy()
+        self.latencies: list[float] = []
+        self.diagnostics: dict[str, str] = {}
+
+    def on_truth(self, msg) -> None:
+        self.truths[_stamp(msg.header)] = msg
+        for old in sorted(self.truths)[:-100]:
+            del self.truths[old]
+
+    def on_poses(self, msg) -> None:
+        self.latencies.append((self.node.get_clock().now().nanoseconds - _stamp(msg.header)) * 1e-9)
+        truth = self.truths.get(_stamp(msg.header))
+        if truth is not None:
+            self.accuracy.add(truth, msg)
+
+    def on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            if status.name.startswith("posediff_estimator"):
+                self.diagnostics.update({kv.key: kv.value for kv in status.values})
+
+
+def _exited_child(children: list[Child]) -> int | None:
+    """The exit code to return if a child process has ended (its log tail printed), else None."""
+    for child in children:
+        if child.process.poll() is not None:
+            print(
+                f"live_demo: {child.name} exited with code {child.process.returncode}; its log "
+                f"({child.log}) ends with:\n{child.tail()}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return child.process.returncode or 1
+    return None
+
+
+def _print_progress(elapsed: float, accuracy: Accuracy, latencies: list[float], diagnostics: dict[str, str]) -> None:
+    recent = latencies[-20:]
+    print(
+        f"[{elapsed:5.0f} s] frames {accuracy.frames} "
+        f"({diagnostics.get('rate_hz', '?')} Hz, latency {1e3 * np.median(recent):.0f} ms, "
+        f"dropped {diagnostics.get('frames_dropped', '?')}) | {accuracy.summary()}",
+        flush=True,
+    )
 
 
 def _watch(args, children: list[Child]) -> int:
@@ -172,30 +259,11 @@ def _watch(args, children: list[Child]) -> int:
     rclpy.init()
     try:
         node = rclpy.create_node("posediff_live_demo")
-        truths: dict[int, object] = {}
-        accuracy = Accuracy()
-        latencies: list[float] = []
-        diagnostics: dict[str, str] = {}
-
-        def on_truth(msg):
-            truths[_stamp(msg.header)] = msg
-            for old in sorted(truths)[:-100]:
-                del truths[old]
-
-        def on_poses(msg):
-            latencies.append((node.get_clock().now().nanoseconds - _stamp(msg.header)) * 1e-9)
-            truth = truths.get(_stamp(msg.header))
-            if truth is not None:
-                accuracy.add(truth, msg)
-
-        def on_diagnostics(msg):
-            for status in msg.status:
-                if status.name.startswith("posediff_estimator"):
-                    diagnostics.update({kv.key: kv.value for kv in status.values})
-
-        node.create_subscription(Detection3DArray, "/synthetic_camera/ground_truth", on_truth, 10)
-        node.create_subscription(Detection3DArray, "/object_poses", on_poses, 10)
-        node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
+        watched = _Watched(node)
+        accuracy, latencies, diagnostics = watched.accuracy, watched.latencies, watched.diagnostics
+        node.create_subscription(Detection3DArray, "/synthetic_camera/ground_truth", watched.on_truth, 10)
+        node.create_subscription(Detection3DArray, "/object_poses", watched.on_poses, 10)
+        node.create_subscription(DiagnosticArray, "/diagnostics", watched.on_diagnostics, 10)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         start = time.monotonic()
@@ -203,18 +271,13 @@ def _watch(args, children: list[Child]) -> int:
         print("live_demo: waiting for the first poses (loading the model takes a few seconds) ...", flush=True)
         while args.duration <= 0 or time.monotonic() - start < args.duration:
             executor.spin_once(timeout_sec=0.1)
-            for child in children:
-                if child.process.poll() is not None:
-                    print(f"live_demo: {child.name} exited with code {child.process.returncode}; its log "
-                          f"({child.log}) ends with:\n{child.tail()}", file=sys.stderr, flush=True)
-                    return child.process.returncode or 1
+            exited = _exited_child(children)
+            if exited is not None:
+                return exited
             if time.monotonic() >= next_print:
                 next_print += 1.0
                 if accuracy.frames:
-                    recent = latencies[-20:]
-                    print(f"[{time.monotonic() - start:5.0f} s] frames {accuracy.frames} "
-                          f"({diagnostics.get('rate_hz', '?')} Hz, latency {1e3 * np.median(recent):.0f} ms, "
-                          f"dropped {diagnostics.get('frames_dropped', '?')}) | {accuracy.summary()}", flush=True)
+                    _print_progress(time.monotonic() - start, accuracy, latencies, diagnostics)
         print(f"live_demo: done. {accuracy.frames} frames | {accuracy.summary()}", flush=True)
         return 0
     except KeyboardInterrupt:

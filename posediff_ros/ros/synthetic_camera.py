@@ -15,64 +15,51 @@ import os
 import sys
 
 import numpy as np
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
 
-from .categories import NOCS_CATEGORIES
-from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
-from .data.shapes import SPLITS
-from .geometry import REAL275_INTRINSICS, Intrinsics
-from .paths import share_dirs
-from .ros.images import array_to_image, intrinsics_to_camera_info
-from .ros.messages import pose_msg
-from .ros.spin import run_node
-from .ros.tracks import track_name
+from ..categories import NOCS_CATEGORIES
+from ..data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from ..data.shapes import SPLITS
+from ..geometry import REAL275_INTRINSICS, Intrinsics
+from ..paths import share_dirs
+from ..settings import Setting
+from .images import array_to_image, intrinsics_to_camera_info
+from .messages import pose_msg, track_name
+from .parameters import check_parameter_choices, declare
+from .spin import run_node
 
 SYMMETRIC_TAG = "symmetric"
 
-
-def _float(description: str, lo: float, hi: float) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True,
-                               floating_point_range=[FloatingPointRange(from_value=lo, to_value=hi)])
-
-
-def _int(description: str, lo: int, hi: int) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True,
-                               integer_range=[IntegerRange(from_value=lo, to_value=hi, step=1)])
-
-
-def _text(description: str) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True)
+PARAMETERS = [
+    Setting("rate", 5.0, "Frames per second (rendering takes ~0.15 s at 640x480)", (0.01, 1000.0)),
+    Setting("seed", 0, "Random seed of the scenes and noise", (0, 2**31 - 1)),
+    Setting("width", 640, "Image width; intrinsics are REAL275's scaled to it", (16, 4096)),
+    Setting("height", 480, "Image height", (16, 4096)),
+    Setting("frames_per_scene", 100, "Frames along one scene's camera trajectory", (1, 1000000)),
+    Setting("min_objects", 1, "Fewest objects in a scene", (1, 50)),
+    Setting("max_objects", 6, "Most objects in a scene", (1, 50)),
+    Setting(
+        "split",
+        "test",
+        "Shape split: train, val, test (held-out shapes) or family (held-out shape families)",
+        choices=SPLITS,
+    ),
+    Setting("depth_encoding", "16UC1", "16UC1 (millimetres) or 32FC1 (metres)", choices=("16UC1", "32FC1")),
+    Setting("frame_id", "camera_depth_optical_frame", "Optical frame of the images"),
+    Setting("depth_noise", True, "Apply the depth sensor noise model"),
+    Setting("mask_noise", True, "Apply the segmentation noise model"),
+]
 
 
 class SyntheticCamera(Node):
     def __init__(self):
         super().__init__("synthetic_camera")
-        self.declare_parameter("rate", 5.0, _float("Frames per second (rendering takes ~0.15 s at 640x480)",
-                                                   0.01, 1000.0))
-        self.declare_parameter("seed", 0, _int("Random seed of the scenes and noise", 0, 2**31 - 1))
-        self.declare_parameter("width", 640, _int("Image width; intrinsics are REAL275's scaled to it", 16, 4096))
-        self.declare_parameter("height", 480, _int("Image height", 16, 4096))
-        self.declare_parameter("frames_per_scene", 100, _int("Frames along one scene's camera trajectory",
-                                                             1, 1000000))
-        self.declare_parameter("min_objects", 1, _int("Fewest objects in a scene", 1, 50))
-        self.declare_parameter("max_objects", 6, _int("Most objects in a scene", 1, 50))
-        self.declare_parameter("split", "test", _text("Shape split: train, val, test (held-out shapes) "
-                                                      "or family (held-out shape families)"))
-        self.declare_parameter("depth_encoding", "16UC1", _text("16UC1 (millimetres) or 32FC1 (metres)"))
-        self.declare_parameter("frame_id", "camera_depth_optical_frame", _text("Optical frame of the images"))
-        self.declare_parameter("depth_noise", True, _text("Apply the depth sensor noise model"))
-        self.declare_parameter("mask_noise", True, _text("Apply the segmentation noise model"))
-        p = {name: parameter.value for name, parameter in self.get_parameters_by_prefix("").items()}
-        if p["depth_encoding"] not in ("16UC1", "32FC1"):
-            raise ValueError(f"depth_encoding must be 16UC1 or 32FC1, not {p['depth_encoding']!r}")
-        if p["split"] not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, not {p['split']!r}")
-        self.p = p
+        self.p = p = declare(self, PARAMETERS)
+        check_parameter_choices(p, PARAMETERS)
         s = p["width"] / REAL275_INTRINSICS.width
         k = REAL275_INTRINSICS
         self.intrinsics = Intrinsics(k.fx * s, k.fy * s, k.cx * s, k.cy * s, p["width"], p["height"])
@@ -88,8 +75,10 @@ class SyntheticCamera(Node):
         self.truth_pub = self.create_publisher(Detection3DArray, "~/ground_truth", 10)
         self.frames = 0
         self.create_timer(1.0 / p["rate"], self.tick)
-        self.get_logger().info(f"publishing {p['width']}x{p['height']} {p['depth_encoding']} at {p['rate']} Hz "
-                               f"on '{self.resolve_topic_name('depth')}', '{self.resolve_topic_name('mask')}'")
+        self.get_logger().info(
+            f"publishing {p['width']}x{p['height']} {p['depth_encoding']} at {p['rate']} Hz "
+            f"on '{self.resolve_topic_name('depth')}', '{self.resolve_topic_name('mask')}'"
+        )
 
     def next_scene(self) -> None:
         scene = sample_scene(self.rng, self.config, self.p["split"])

@@ -1,0 +1,137 @@
+"""Which object of a frame continues which object of the frames before, and from what pose.
+
+`PoseEstimator` owns one `Tracker`. An object is tracked under a label: its mask label
+(`track_by="label"`, for segmenters that keep labels stable from frame to frame), or the
+label of the nearest track of its category whose centroid lies within `track_gate` metres
+(`track_by="centroid"`, for segmenters that do not; greedy, closest pairs first). An object
+no track takes starts one under the smallest free label of its category. A track unseen for
+more than `max_missed` frames is forgotten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .categories import PANOPTIC_DIVISOR
+from .settings import check_choices, setting
+
+TRACK_BY = ("label", "centroid")
+
+
+@dataclass
+class TrackingSettings:
+    """How the engine follows objects from frame to frame: the keywords of `PoseEstimator(**tracking)`.
+
+    The defaults of track_blend and recheck_angle were measured on sequences with the
+    shipped model (models/README.md, "Tracking").
+    """
+
+    track_by: str = setting(
+        "label",
+        "Associate objects across frames by mask label (the segmenter keeps labels "
+        "stable) or by nearest centroid within track_gate (it does not)",
+        choices=TRACK_BY,
+    )
+    track_gate: float = setting(0.1, "Largest centroid distance in metres for track_by=centroid", range=(0.001, 10.0))
+    max_missed: int = setting(5, "Frames an unseen object keeps its track", range=(0, 100000))
+    max_jump: float = setting(
+        0.1, "Centroid jump in metres beyond which a track restarts with full sampling", range=(0.0, 1000.0)
+    )
+    track_blend: float = setting(
+        0.5,
+        "A track starts from this weight x its previous pose + the rest x the "
+        "regression head's pose of the frame (1 = the previous pose only)",
+        range=(0.0, 1.0),
+    )
+    recheck_angle: float = setting(
+        30.0,
+        "A track restarts as a new object when its previous rotation is more than "
+        "this many degrees from the regression head's estimate of the frame; 180 = never",
+        range=(0.0, 180.0),
+    )
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+
+
+@dataclass
+class Track:
+    category: str
+    R: np.ndarray
+    t: np.ndarray
+    centroid: np.ndarray  # of the observed points: comparable frame to frame, unlike t
+    missed: int = 0
+
+
+class Tracker:
+    """The tracks of the recent frames, by label."""
+
+    def __init__(self, settings: TrackingSettings):
+        self.settings = settings
+        self.tracks: dict[int, Track] = {}
+
+    def reset(self) -> None:
+        self.tracks.clear()
+
+    def identify(
+        self, labels: list[int], categories: list[str], centroids: list[np.ndarray], encoding: str
+    ) -> list[int]:
+        """The label each object of a frame is tracked under (its mask label, with track_by="label")."""
+        if self.settings.track_by == "label":
+            return list(labels)
+        pairs = sorted(
+            (float(np.linalg.norm(c - track.centroid)), i, label)
+            for i, (category, c) in enumerate(zip(categories, centroids, strict=True))
+            for label, track in self.tracks.items()
+            if track.category == category and np.linalg.norm(c - track.centroid) <= self.settings.track_gate
+        )
+        chosen: dict[int, int] = {}  # object index -> track label
+        for _, i, label in pairs:
+            if i not in chosen and label not in chosen.values():
+                chosen[i] = label
+        taken = set(self.tracks) | set(chosen.values())
+        for i, label in enumerate(labels):
+            if i not in chosen:
+                chosen[i] = free_label(label, encoding, taken)
+                taken.add(chosen[i])
+        return [chosen[i] for i in range(len(labels))]
+
+    def previous_pose(self, label: int, centroid: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The track's (R, t) moved with its observed points; None without a track or when its
+        centroid jumped more than max_jump."""
+        track = self.tracks.get(label)
+        if track is None:
+            return None
+        # Compare centroids of the observed points: the box centre t can sit a large
+        # object's half-size away from them, which would break tracking for laptops.
+        shift = centroid - track.centroid
+        if np.linalg.norm(shift) > self.settings.max_jump:
+            return None
+        # The box centre moves with the observed points (a moving camera or object): start
+        # from where it is now, not where it was.
+        return track.R, track.t + shift
+
+    def previous_rotation(self, label: int) -> np.ndarray | None:
+        track = self.tracks.get(label)
+        return None if track is None else track.R
+
+    def update(self, seen: dict[int, Track]) -> None:
+        """Replace the tracks of this frame's objects; count a miss for the others, forgetting
+        those missed more than max_missed times."""
+        for label in list(self.tracks):
+            if label not in seen:
+                self.tracks[label].missed += 1
+                if self.tracks[label].missed > self.settings.max_missed:
+                    del self.tracks[label]
+        self.tracks.update(seen)
+
+
+def free_label(label: int, encoding: str, taken: set[int]) -> int:
+    """The smallest label not in `taken` of `label`'s category: category_id * 1000 + k (panoptic),
+    or k >= 1 (instance ids, where 0 is the background)."""
+    base, k = ((label // PANOPTIC_DIVISOR) * PANOPTIC_DIVISOR, 0) if encoding == "panoptic" else (0, 1)
+    while base + k in taken:
+        k += 1
+    return base + k
