@@ -291,9 +291,8 @@ def expected_ids(instances) -> set[str]:
 
 @pytest.fixture(scope="module")
 def first_frame(ros, frames) -> tuple[Header, Detection3DArray]:
-    """frames[0] sent and its poses received: (header, poses). In file order it is the first
-    frame the node processes (the tests before it send none it could process), so its
-    objects are new."""
+    """frames[0] sent and its poses received: (header, poses). Run in file order or alone, a
+    test that uses it gets the first frame the module's node processes: its objects are new."""
     depth, labels, _ = frames[0]
     header = ros.publish(depth, labels)
     return header, ros.poses_for(header)
@@ -302,12 +301,23 @@ def first_frame(ros, frames) -> tuple[Header, Detection3DArray]:
 # ----------------------------------------------------------------------------- frames
 
 
-def test_no_camera_info_yet_is_reported(node, ros, frames):
-    start = len(node.lines)
-    pattern = r"WARN.*frame skipped: no camera info received yet on '/test/camera_info'"
-    header = ros.publish(frames[0][0], frames[0][1], info=False)
-    ros.resend_until(header, lambda seconds: node.wait_for_line(pattern, start, timeout=seconds))
-    assert node.process.poll() is None
+def test_no_camera_info_yet_is_reported(checkpoint, frames):
+    """A node of its own, so no other test's camera info can have reached it first."""
+    topics = {name: f"/noinfo/{name}" for name in ("depth", "mask", "camera_info", "object_poses")}
+    node = NodeProcess(params={"model_path": str(checkpoint), "device": "cpu", "num_threads": "1"}, remap=topics)
+    harness = None
+    try:
+        node.wait_for_line(r"ready: model", timeout=90)
+        harness = Harness("posediff_test_noinfo", "/noinfo", poses_topic=topics["object_poses"])
+        harness.wait_connected()
+        pattern = r"WARN.*frame skipped: no camera info received yet on '/noinfo/camera_info'"
+        header = harness.publish(frames[0][0], frames[0][1], info=False)
+        harness.resend_until(header, lambda seconds: node.wait_for_line(pattern, timeout=seconds))
+        assert node.process.poll() is None
+    finally:
+        if harness is not None:
+            harness.close()
+        node.kill()
 
 
 def test_poses_arrive_for_a_frame(frames, first_frame):
