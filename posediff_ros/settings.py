@@ -43,10 +43,16 @@ def described(cls: type) -> list[Setting]:
 
 def check_choices(settings: object) -> None:
     """ValueError naming the first field whose value is not one of its choices."""
-    for s in described(type(settings)):
-        value = getattr(settings, s.name)
-        if s.choices is not None and value not in s.choices:
-            raise ValueError(f"{s.name} must be one of {s.choices}, not {value!r}")
+    described_settings = described(type(settings))
+    check_values({s.name: getattr(settings, s.name) for s in described_settings}, described_settings)
+
+
+def check_values(values: Mapping[str, Any], settings: Iterable[Setting], kind: str = "") -> None:
+    """ValueError naming the first of `settings` whose value in `values` is not one of its choices;
+    `kind` begins the message (e.g. "parameter ")."""
+    for s in settings:
+        if s.choices is not None and values[s.name] not in s.choices:
+            raise ValueError(f"{kind}{s.name} must be one of {s.choices}, not {values[s.name]!r}")
 
 
 def add_options(

@@ -82,10 +82,11 @@ class Tracker:
         if self.settings.track_by == "label":
             return list(labels)
         pairs = sorted(
-            (float(np.linalg.norm(c - track.centroid)), i, label)
+            (distance, i, label)
             for i, (category, c) in enumerate(zip(categories, centroids, strict=True))
             for label, track in self.tracks.items()
-            if track.category == category and np.linalg.norm(c - track.centroid) <= self.settings.track_gate
+            if track.category == category
+            and (distance := float(np.linalg.norm(c - track.centroid))) <= self.settings.track_gate
         )
         chosen: dict[int, int] = {}  # object index -> track label
         for _, i, label in pairs:

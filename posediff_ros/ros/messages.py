@@ -128,23 +128,20 @@ def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
         r, g, b = COLOURS.get(p.category, (0.6, 0.6, 0.6))
         pose = pose_msg(p.R, p.t)
         size = np.maximum(p.size, 0.005)
+        shown = dict(header=header, id=p.label, action=Marker.ADD)  # what the three markers share
         box = Marker(
-            header=header,
+            **shown,
             ns="boxes",
-            id=p.label,
             type=Marker.CUBE,
-            action=Marker.ADD,
             pose=pose,
             scale=Vector3(x=float(size[0]), y=float(size[1]), z=float(size[2])),
             color=ColorRGBA(r=r, g=g, b=b, a=0.35),
         )
         length = float(np.clip(0.6 * size.max(), 0.03, 0.3))
         axes = Marker(
-            header=header,
+            **shown,
             ns="axes",
-            id=p.label,
             type=Marker.LINE_LIST,
-            action=Marker.ADD,
             pose=pose,
             scale=Vector3(x=0.004),
             color=ColorRGBA(a=1.0),
@@ -158,11 +155,9 @@ def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
         # Text above the box: "up" in an optical frame is -y.
         text_pose = pose_msg(np.eye(3), p.t + np.array([0.0, -(0.5 * float(size.max()) + 0.03), 0.0]))
         text = Marker(
-            header=header,
+            **shown,
             ns="labels",
-            id=p.label,
             type=Marker.TEXT_VIEW_FACING,
-            action=Marker.ADD,
             pose=text_pose,
             scale=Vector3(z=0.03),
             color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),

@@ -20,7 +20,7 @@ from ..checkpoint import CheckpointError
 from ..estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
 from ..geometry import MIN_POINTS
 from ..paths import default_model_candidates, default_model_path
-from ..settings import Setting, described
+from ..settings import Setting, check_values, described
 from ..tracking import TrackingSettings
 
 NOCS_ENTRIES = [f"{c.id}:{c.name}" + (":symmetric" if c.symmetric else "") for c in NOCS_CATEGORIES]
@@ -125,13 +125,6 @@ def declare(node, parameters: list[Setting]) -> dict[str, Any]:
     return {p.name: node.get_parameter(p.name).value for p in parameters}
 
 
-def check_parameter_choices(values: dict[str, Any], parameters: list[Setting]) -> None:
-    """ValueError for a value that is not one of its parameter's choices."""
-    for p in parameters:
-        if p.choices and values[p.name] not in p.choices:
-            raise ValueError(f"parameter {p.name} is {values[p.name]!r}; expected one of {p.choices}")
-
-
 def read_parameters(node) -> dict[str, Any]:
     """Declare the estimator node's parameters and return their values. A value given under an
     old name (RENAMED) becomes the new parameter's default, so that the new name, where given,
@@ -147,7 +140,7 @@ def read_parameters(node) -> dict[str, Any]:
     values = declare(
         node, [replace(p, default=under_old_name[p.name]) if under_old_name.get(p.name) else p for p in PARAMETERS]
     )
-    check_parameter_choices(values, NODE_PARAMETERS)
+    check_values(values, NODE_PARAMETERS, kind="parameter ")
     return values
 
 

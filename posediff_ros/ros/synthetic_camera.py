@@ -26,10 +26,10 @@ from ..data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_tra
 from ..data.shapes import SPLITS
 from ..geometry import REAL275_INTRINSICS, Intrinsics
 from ..paths import share_dirs
-from ..settings import Setting
+from ..settings import Setting, check_values
 from .images import array_to_image, intrinsics_to_camera_info
 from .messages import pose_msg, track_name
-from .parameters import check_parameter_choices, declare
+from .parameters import declare
 from .spin import run_node
 
 SYMMETRIC_TAG = "symmetric"
@@ -59,7 +59,7 @@ class SyntheticCamera(Node):
     def __init__(self):
         super().__init__("synthetic_camera")
         self.p = p = declare(self, PARAMETERS)
-        check_parameter_choices(p, PARAMETERS)
+        check_values(p, PARAMETERS, kind="parameter ")
         s = p["width"] / REAL275_INTRINSICS.width
         k = REAL275_INTRINSICS
         self.intrinsics = Intrinsics(k.fx * s, k.fy * s, k.cx * s, k.cy * s, p["width"], p["height"])
