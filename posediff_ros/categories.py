@@ -1,44 +1,190 @@
-"""The object categories: the one table of ids, names and symmetries.
+"""The object categories: the one table of ids, names and symmetries, and its file format.
 
-NOCS ids and names (docs/conventions.md §1). `bottle`, `bowl` and `can` are continuously symmetric
-about their +y axis; a `mug` is symmetric only when its handle is not visible, which is a
-property of the observation and therefore travels per instance (`symmetric` flags), not
-in this table. Users training on other categories build their own `CategoryTable` (the
-node: its `categories` parameter).
+NOCS ids and names are the default table (docs/conventions.md §1). A category's symmetry
+is the group of rotations about its canonical axes that leave its shape unchanged, in the
+words Omni6DPose annotates them with: per axis `none`, `any` (continuous), or an n-fold
+turn (`half` = 2, `quarter` = 4, or any n >= 2). `bottle`, `bowl` and `can` are `y: any`.
+A `mug` is symmetric only when its handle is not visible, which is a property of the
+observation and therefore travels per instance (`symmetric` flags), not in this table.
+A table is written as a YAML file (`load_category_table`), stored in every checkpoint that
+`train` writes, and read back from it by the node, `evaluate`, `demo` and the Python API.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
 
 PANOPTIC_DIVISOR = 1000
 """Panoptic mask labels are `category_id * 1000 + k` (the Cityscapes convention)."""
+
+AXES = ("x", "y", "z")
+ORDER_WORDS = {"none": 1, "half": 2, "quarter": 4}  # Omni6DPose's words for n-fold turns
+ANY = 0  # the order of a continuous symmetry about an axis
+
+
+def _parse_order(axis: str, value) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"symmetry about {axis}: {value!r} is not none, any, half, quarter or a number n >= 2")
+    if value == "any":
+        return ANY
+    if value in ORDER_WORDS:
+        return ORDER_WORDS[value]
+    if isinstance(value, int) and value >= 1:
+        return value
+    raise ValueError(f"symmetry about {axis}: {value!r} is not none, any, half, quarter or a number n >= 2")
+
+
+def _turn(axis: int, angle: float) -> np.ndarray:
+    """The rotation by `angle` radians about canonical axis `axis` (0 x, 1 y, 2 z)."""
+    c, s = np.cos(angle), np.sin(angle)
+    i, j = [k for k in range(3) if k != axis]
+    R = np.eye(3)
+    R[i, i], R[i, j], R[j, i], R[j, j] = c, -s, s, c
+    return R
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """Rotations R with shape(R X) = shape(X), as orders per canonical axis.
+
+    An order is 1 (no symmetry about that axis), n >= 2 (n-fold: turns by 360°/n) or
+    `ANY` (continuous). `everything` is a sphere's symmetry: every rotation.
+    """
+
+    x: int = 1
+    y: int = 1
+    z: int = 1
+    everything: bool = False
+
+    @classmethod
+    def parse(cls, spec: str | Mapping | None) -> Symmetry:
+        """From a table entry: `none`, `any`, an axis with an optional order (`y` = y: any,
+        `z2`, `y4`), or a mapping like Omni6DPose's `{any: false, x: half, y: none, z: none}`."""
+        if spec is None or spec == "none":
+            return cls()
+        if spec == "any":
+            return cls(everything=True)
+        if isinstance(spec, str):
+            axis, order = spec[:1], spec[1:]
+            if axis not in AXES or (order and not order.isdigit()):
+                raise ValueError(
+                    f"symmetry {spec!r} is not none, any, an axis (x, y, z: continuous about it) "
+                    "or an axis and an order (e.g. z2: a half turn about z)"
+                )
+            return cls(**{axis: _parse_order(axis, int(order) if order else "any")})
+        if isinstance(spec, Mapping):
+            unknown = set(spec) - {"any", *AXES}
+            if unknown:
+                raise ValueError(f"symmetry {dict(spec)!r}: unknown keys {sorted(unknown)}; use any, x, y, z")
+            orders = {a: _parse_order(a, spec.get(a, "none")) for a in AXES}
+            return cls(**orders, everything=bool(spec.get("any", False)))
+        raise ValueError(f"symmetry {spec!r} is not a string or a mapping")
+
+    def __post_init__(self):
+        continuous = [a for a in AXES if getattr(self, a) == ANY]
+        if len(continuous) > 1:  # two continuous axes generate every rotation
+            object.__setattr__(self, "everything", True)
+
+    @property
+    def continuous_axis(self) -> int | None:
+        """0, 1 or 2 for the axis of a continuous symmetry; None when there is none."""
+        return next((i for i, a in enumerate(AXES) if getattr(self, a) == ANY), None)
+
+    @property
+    def none(self) -> bool:
+        return not self.everything and all(getattr(self, a) == 1 for a in AXES)
+
+    def rotations(self) -> np.ndarray:
+        """(G, 3, 3): the finite group generated by the discrete turns, identity first.
+
+        A continuous axis is not in it: rotation errors compare that axis only (its
+        direction is all that is meaningful), under these discrete turns."""
+        generators = [_turn(i, 2 * np.pi / getattr(self, a)) for i, a in enumerate(AXES) if getattr(self, a) > 1]
+        group = [np.eye(3)]
+        frontier = list(group)
+        while frontier:  # closure under composition; tiny groups (at most 24 elements for a cube)
+            new = []
+            for g, h in itertools.product(frontier, generators):
+                candidate = g @ h
+                if not any(np.allclose(candidate, k, atol=1e-9) for k in group + new):
+                    new.append(candidate)
+            group += new
+            frontier = new
+        return np.stack(group)
+
+    def __str__(self) -> str:
+        if self.everything:
+            return "any"
+        words = {v: k for k, v in ORDER_WORDS.items()} | {ANY: "any"}
+        parts = [f"{a}: {words.get(getattr(self, a), getattr(self, a))}" for a in AXES if getattr(self, a) != 1]
+        return ", ".join(parts) if parts else "none"
+
+    def as_spec(self) -> str | dict:
+        """The plain form `parse` reads back (stored in checkpoints and table files)."""
+        if self.everything:
+            return "any"
+        if self.none:
+            return "none"
+        turned = [a for a in AXES if getattr(self, a) != 1]
+        if len(turned) == 1:  # the short form: `y` (continuous), `z2` (a half turn)
+            order = getattr(self, turned[0])
+            return turned[0] + ("" if order == ANY else str(order))
+        words = {v: k for k, v in ORDER_WORDS.items()} | {ANY: "any"}
+        return {a: words.get(getattr(self, a), getattr(self, a)) for a in AXES}
+
+
+NO_SYMMETRY = Symmetry()
+ABOUT_Y = Symmetry(y=ANY)
 
 
 @dataclass(frozen=True)
 class Category:
     id: int
     name: str
-    symmetric: bool
-    """Continuously symmetric about +y whatever the view."""
+    symmetry: Symmetry = NO_SYMMETRY
+
+    @property
+    def symmetric(self) -> bool:
+        """Continuously symmetric about +y whatever the view (bottle, bowl, can)."""
+        return self.symmetry == ABOUT_Y
 
 
 class CategoryTable:
-    """Lookup of categories by id and by name."""
+    """Lookup of categories by id and by name; ids and names unique, ids positive."""
 
-    def __init__(self, categories: list[Category] | tuple[Category, ...]):
+    def __init__(self, categories: Iterable[Category]):
+        categories = list(categories)
+        for key in ("id", "name"):
+            seen = [getattr(c, key) for c in categories]
+            duplicates = sorted({str(v) for v in seen if seen.count(v) > 1})
+            if duplicates:
+                raise ValueError(f"category {key}s must be unique; repeated: {', '.join(duplicates)}")
+        bad = [c.id for c in categories if c.id <= 0]
+        if bad:
+            raise ValueError(f"category ids must be positive (0 is background), not {bad}")
+        too_large = [c.id for c in categories if c.id >= 2**31 // PANOPTIC_DIVISOR]
+        if too_large:
+            raise ValueError(f"category ids {too_large} do not fit a 32-bit panoptic label (id * 1000 + k)")
         self._by_id = {c.id: c for c in categories}
         self._by_name = {c.name: c for c in categories}
-        if len(self._by_id) != len(categories) or len(self._by_name) != len(categories):
-            raise ValueError("category ids and names must be unique")
-        if any(c.id <= 0 for c in categories):
-            raise ValueError("category ids must be positive (0 is background)")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Category]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CategoryTable) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"CategoryTable({list(self)!r})"
 
     def __contains__(self, key: int | str) -> bool:
         return key in (self._by_name if isinstance(key, str) else self._by_id)
@@ -59,17 +205,68 @@ class CategoryTable:
     def names(self) -> list[str]:
         return [c.name for c in self._by_id.values()]
 
+    def as_entries(self) -> list[dict]:
+        """Plain entries (ids, names, symmetry specs): the table file's and checkpoints' form."""
+        return [{"id": c.id, "name": c.name, "symmetry": c.symmetry.as_spec()} for c in self]
+
+    @classmethod
+    def from_entries(cls, entries, source: str = "category table") -> CategoryTable:
+        """The table of `as_entries` form; ValueError naming `source` and the entry."""
+        if not isinstance(entries, list) or not entries:
+            raise ValueError(f"{source}: expected a non-empty list of categories")
+        categories = []
+        for n, entry in enumerate(entries, 1):
+            if not isinstance(entry, Mapping) or not {"id", "name"} <= set(entry):
+                raise ValueError(f"{source}: entry {n} ({entry!r}) needs an id and a name")
+            unknown = set(entry) - {"id", "name", "symmetry"}
+            if unknown:
+                raise ValueError(f"{source}: entry {n} has unknown keys {sorted(unknown)}; use id, name, symmetry")
+            cid, name = entry["id"], entry["name"]
+            if isinstance(cid, bool) or not isinstance(cid, int):
+                raise ValueError(f"{source}: entry {n}: id {cid!r} is not an integer")
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(
+                    f"{source}: entry {n}: name {name!r} must be a word of letters, digits and _ "
+                    "(it names TF frames and folders)"
+                )
+            try:
+                symmetry = Symmetry.parse(entry.get("symmetry"))
+            except ValueError as error:
+                raise ValueError(f"{source}: entry {n} ({name}): {error}") from None
+            categories.append(Category(cid, name, symmetry))
+        try:
+            return cls(categories)
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
+
 
 NOCS_CATEGORIES = CategoryTable(
     (
-        Category(1, "bottle", True),
-        Category(2, "bowl", True),
-        Category(3, "camera", False),
-        Category(4, "can", True),
-        Category(5, "laptop", False),
-        Category(6, "mug", False),
+        Category(1, "bottle", ABOUT_Y),
+        Category(2, "bowl", ABOUT_Y),
+        Category(3, "camera"),
+        Category(4, "can", ABOUT_Y),
+        Category(5, "laptop"),
+        Category(6, "mug"),
     )
 )
+
+
+def load_category_table(path: str | Path) -> CategoryTable:
+    """A category table file (docs/conventions.md §1): YAML, `categories:` a list of
+    `{id, name, symmetry}` entries. ValueError with the file and the entry at fault."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"category table {path} cannot be read: {error}") from None
+    if not isinstance(document, Mapping) or "categories" not in document:
+        raise ValueError(f"category table {path}: expected a mapping with a 'categories:' list")
+    return CategoryTable.from_entries(document["categories"], source=f"category table {path}")
+
+
+def write_category_table(path: str | Path, table: CategoryTable) -> None:
+    Path(path).write_text(yaml.safe_dump({"categories": table.as_entries()}, sort_keys=False))
 
 
 def split_panoptic_label(label: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .categories import NOCS_CATEGORIES, CategoryTable
 from .model import ModelConfig, PoseNet
 
 FORMAT = "posediff_ros.checkpoint"
@@ -74,6 +75,18 @@ def regression_head_trained(payload: dict) -> bool:
     """Whether a checkpoint's regression head was trained; files from before the flag tell by
     their stage (only `scratch` training leaves the head untouched)."""
     return bool(payload.get("regression_head_trained", payload.get("stage") in ("pretrain", "joint")))
+
+
+def checkpoint_categories(payload: dict) -> CategoryTable:
+    """The category table a checkpoint was trained with (`categories` entries, written by
+    `train`); files from before the table were all trained on the NOCS table."""
+    entries = payload.get("categories")
+    if entries is None:
+        return NOCS_CATEGORIES
+    try:
+        return CategoryTable.from_entries(entries, source="the checkpoint's category table")
+    except ValueError as error:
+        raise CheckpointError(str(error)) from error
 
 
 def usable_device(device: str | torch.device) -> torch.device:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..categories import NOCS_CATEGORIES, Category, CategoryTable
+from ..categories import ABOUT_Y, NO_SYMMETRY, NOCS_CATEGORIES, Category, CategoryTable
 from ..checkpoint import CheckpointError
 from ..estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
 from ..geometry import MIN_POINTS
@@ -149,7 +149,7 @@ def category_table(entries: list[str]) -> CategoryTable:
         fields = entry.split(":")
         if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "symmetric"):
             raise ValueError(f"category entry {entry!r} is not 'id:name' or 'id:name:symmetric'")
-        return Category(int(fields[0]), fields[1], len(fields) == 3)
+        return Category(int(fields[0]), fields[1], ABOUT_Y if len(fields) == 3 else NO_SYMMETRY)
 
     return CategoryTable([parse(e) for e in entries])
 

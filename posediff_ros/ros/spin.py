@@ -42,7 +42,13 @@ def run_node(
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         while executor.context.ok():
-            executor.spin_once(timeout_sec=SIGINT_LATENCY)
+            try:
+                executor.spin_once(timeout_sec=SIGINT_LATENCY)
+            except Exception:
+                # SIGTERM's handler may shut the context down between ok() and the wait
+                # set's creation, which then raises RCLError: that is a shutdown, not a fault.
+                if executor.context.ok():
+                    raise
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
