@@ -50,6 +50,9 @@ setup(
     packages=find_packages(exclude=['test', 'test.*']),
     data_files=share_files(),
     install_requires=['setuptools'],
+    # Optional: Omni6DPose's depth and mask EXR files in every compression (a built-in reader
+    # handles the uncompressed and ZIP ones; docs/datasets.md).
+    extras_require={'omni6dpose': ['openexr']},
     zip_safe=False,
     maintainer='posediff_ros maintainers',
     maintainer_email='posediff@example.com',

@@ -3,7 +3,8 @@
 Renders one scene of unseen (validation-split) objects along a short camera trajectory,
 estimates every object's pose in each frame (tracking from the second frame on) and
 prints the estimates beside the ground truth. This is also the shortest example of
-using the engine from Python.
+using the engine from Python. The scenes are made of the NOCS categories that the
+checkpoint's category table has under their NOCS ids (docs/conventions.md §1).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import sys
 
 import numpy as np
 
-from .categories import NOCS_CATEGORIES
+from .categories import NOCS_CATEGORIES, CategoryTable, split_panoptic_label
 from .checkpoint import CheckpointError
-from .data import DepthNoise, MaskNoise, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
 from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS
 from .metrics import pose_errors
@@ -24,6 +25,20 @@ from .paths import default_model_candidates, default_model_path
 from .settings import add_options
 
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
+
+
+def scene_config(categories: CategoryTable) -> SceneConfig:
+    """Scenes of the table's categories that the scene generator draws: the NOCS ones, under the
+    same ids (the generator labels objects with NOCS ids). Exits when the table has none."""
+    nocs_ids = {c.name: c.id for c in NOCS_CATEGORIES}
+    drawn = tuple(c.name for c in categories if nocs_ids.get(c.name) == c.id)
+    if not drawn:
+        sys.exit(
+            f"demo: the model's categories ({', '.join(categories.names)}) are not NOCS categories under their "
+            f"NOCS ids ({', '.join(f'{c.id} {c.name}' for c in NOCS_CATEGORIES)}), of which the demo's scenes "
+            "are made; evaluate it on a dataset of its own categories (`evaluate --data DIR`)"
+        )
+    return SceneConfig(categories=drawn)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,10 +69,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"demo: {error}")
         print(f"model: {checkpoint} on {estimator.device}")
 
+    config = scene_config(estimator.categories)
     rng = np.random.default_rng(args.seed)
-    scene = sample_scene(rng, split="val")
+    scene = sample_scene(rng, config, split="val")
     renderer = SceneRenderer(scene)
-    for index, camera in enumerate(camera_trajectory(rng, scene, args.frames)):
+    for index, camera in enumerate(camera_trajectory(rng, scene, args.frames, config)):
         frame = render_frame(renderer, camera, REAL275_INTRINSICS, rng, DepthNoise(), MaskNoise())
         result = estimator.estimate(frame.depth, frame.labels, REAL275_INTRINSICS)
         truth = {i.label: i for i in frame.instances}
@@ -73,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{np.array2string(np.asarray(gt.t), precision=3):<24} {rotation[0]:>7.1f}° {translation[0]:>7.1f}"
             )
         for s in result.skipped:
-            category = NOCS_CATEGORIES.by_id(s.label // 1000).name if s.label // 1000 in NOCS_CATEGORIES else "?"
+            category_id, _ = split_panoptic_label(s.label)
+            category = estimator.categories.by_id(category_id).name if category_id in estimator.categories else "?"
             print(f"{s.label:>6} {category:<8} skipped: {s.reason}")
 
 

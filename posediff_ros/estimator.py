@@ -17,17 +17,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from .categories import NOCS_CATEGORIES, PANOPTIC_DIVISOR, CategoryTable, split_panoptic_label
-from .checkpoint import load_model
+from .categories import (
+    ABOUT_Y,
+    NO_SYMMETRY,
+    NOCS_CATEGORIES,
+    PANOPTIC_DIVISOR,
+    CategoryTable,
+    Symmetry,
+    split_panoptic_label,
+)
+from .checkpoint import checkpoint_categories, load_model
 from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
 from .geometry import (
     MIN_POINTS,
     NUM_POINTS,
     Intrinsics,
+    SymmetryBatch,
     TooFewPoints,
     backproject_labels,
     centre_points,
     mean_rotation,
+    nearest_equivalent,
     pose_to_vector,
     project_to_so3,
     rotation_error,
@@ -190,6 +200,9 @@ class PoseEstimator:
         seed: int = 0,
         **tracking: Any,
     ):
+        """`categories` is the table the mask's category ids are looked up in, with each
+        category's symmetry (docs/conventions.md §1); a bare network carries none, so it
+        defaults to NOCS's. `from_checkpoint` takes the table the checkpoint was trained with."""
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.settings = (settings or SamplerSettings()).resolved(model.regression_head_trained)
@@ -201,10 +214,20 @@ class PoseEstimator:
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto", **kwargs) -> PoseEstimator:
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        device: str | torch.device = "auto",
+        *,
+        categories: CategoryTable | None = None,
+        **kwargs: Any,
+    ) -> PoseEstimator:
+        """The engine of a checkpoint file, with the category table stored in it (NOCS for files
+        from before tables were stored) unless `categories` is given. Raises CheckpointError."""
         device = auto_device() if device == "auto" else torch.device(device)
-        model, _ = load_model(path, device)
-        return cls(model, device=device, **kwargs)
+        model, payload = load_model(path, device)
+        table = checkpoint_categories(payload) if categories is None else categories
+        return cls(model, device=device, categories=table, **kwargs)
 
     def reset_tracks(self) -> None:
         self.tracker.reset()
@@ -257,8 +280,8 @@ class PoseEstimator:
             if track:
                 track_labels = self.tracker.identify(mask_labels, categories, centroids, label_encoding)
                 previous = list(map(self.tracker.previous_pose, track_labels, centroids))
-            symmetric = [self.categories.by_name(c).symmetric for c in categories]
-            poses = self.estimate_points(np.stack(clouds), previous, symmetric)
+            symmetries = [self.categories.by_name(c).symmetry for c in categories]
+            poses = self.estimate_points(np.stack(clouds), previous, symmetries)
             result.timings.update(poses.timings)
             for i, label in enumerate(track_labels):
                 result.objects.append(
@@ -298,11 +321,13 @@ class PoseEstimator:
         return self.categories.by_id(category_id).name, ""
 
     def _align_symmetric(self, objects: list[ObjectPose], track: bool) -> None:
-        """Give objects symmetric about +y the x axis of their track (or the camera's)."""
+        """Give each symmetric object the equivalent pose nearest its track's rotation (or the
+        camera's axes), so that the published frame does not jump (docs/conventions.md §3)."""
         for o in objects:
-            if self.categories.by_name(o.category).symmetric:
+            symmetry = self.categories.by_name(o.category).symmetry
+            if not symmetry.none:
                 previous = self.tracker.previous_rotation(o.label) if track else None
-                o.R = align_symmetric(o.R, previous if previous is not None else np.eye(3))
+                o.R = align_symmetric(o.R, previous if previous is not None else np.eye(3), symmetry)
 
     # ----------------------------------------------------------------- the network
 
@@ -311,18 +336,20 @@ class PoseEstimator:
         self,
         clouds: np.ndarray,
         previous: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
-        symmetric: list[bool] | None = None,
+        symmetries: list[Symmetry] | None = None,
     ) -> BatchPoses:
         """Poses of B objects from their (B, N, 3) camera-frame point clouds.
 
         `previous[i]` = (R, t) starts object i in tracking mode, unless that rotation is more
-        than `recheck_angle` degrees from the regression head's (about +y only where
-        `symmetric[i]`): then the track is re-initialised.
+        than `recheck_angle` degrees from the regression head's, under the object's symmetry
+        `symmetries[i]` (none by default; `geometry.rotation_error`): then the track is
+        re-initialised.
         """
         s = self.settings
         timings: dict[str, float] = {}
         previous = previous or [None] * len(clouds)
-        symmetric = symmetric or [False] * len(clouds)
+        symmetries = symmetries or [NO_SYMMETRY] * len(clouds)
+        symmetry = SymmetryBatch.of(symmetries).to(self.device)
         start = time.perf_counter()
         points = torch.as_tensor(clouds, dtype=torch.float32, device=self.device)
         centred, centroid = centre_points(points)
@@ -338,7 +365,7 @@ class PoseEstimator:
         # start=regression on an untrained one still starts new objects from it).
         reference = regressed if self.model.regression_head_trained else None
         if reference is not None:
-            previous = self._recheck(previous, reference[0], symmetric)
+            previous = self._recheck(previous, reference[0], symmetry)
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if fresh and s.start == "regression":
@@ -351,13 +378,14 @@ class PoseEstimator:
                 [previous[i] for i in tracked],
                 centroid[tracked],
                 None if reference is None else (reference[0][tracked], reference[1][tracked]),
-                [symmetric[i] for i in tracked],
+                [symmetries[i] for i in tracked],
             )
             x[tracked] = self.sample(feature[tracked], pose_to_vector(R0, t0), s.track_t_start, s.track_steps)
         self._synchronize()
         timings["sampler"] = time.perf_counter() - start
 
         R_samples, t_samples = vector_to_pose(x)
+        R_samples = same_representatives(R_samples, symmetry)
         t_samples = t_samples + centroid.unsqueeze(1)
         R, t = mean_rotation(R_samples), t_samples.mean(1)
         samples = pose_to_vector(R_samples, t_samples).cpu().numpy() if K > 1 else None
@@ -381,7 +409,7 @@ class PoseEstimator:
         previous: list[tuple[np.ndarray, np.ndarray]],
         centroid: torch.Tensor,
         regressed: tuple[torch.Tensor, torch.Tensor] | None,
-        symmetric: list[bool],
+        symmetries: list[Symmetry],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Where tracked objects' sampling starts: R (T, 3, 3), t (T, 3) relative to the centroid.
 
@@ -393,25 +421,23 @@ class PoseEstimator:
         t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=self.device) - centroid
         if regressed is not None and self.tracking.track_blend < 1.0:
             R_reg = regressed[0].cpu().numpy()
-            # a symmetric object's regressed x axis is arbitrary: take the one nearest the track's
-            R_reg = np.stack(
-                [align_symmetric(r, p) if sym else r for r, p, sym in zip(R_reg, R0, symmetric, strict=True)]
-            )
+            # the regression may give any of a symmetric object's equivalent poses: take the track's
+            R_reg = np.stack([align_symmetric(r, p, sym) for r, p, sym in zip(R_reg, R0, symmetries, strict=True)])
             w = self.tracking.track_blend
             R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
             t0 = w * t0 + (1.0 - w) * regressed[1]
         return torch.as_tensor(R0, dtype=torch.float32, device=self.device), t0
 
     def _recheck(
-        self, previous: list[tuple[np.ndarray, np.ndarray] | None], R_reg: torch.Tensor, symmetric: list[bool]
+        self, previous: list[tuple[np.ndarray, np.ndarray] | None], R_reg: torch.Tensor, symmetry: SymmetryBatch
     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """`previous` with the tracks that disagree with this frame's regression estimate dropped."""
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if self.tracking.recheck_angle >= 180.0 or not tracked:
             return previous
         R_prev = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=R_reg.dtype, device=R_reg.device)
-        flags = torch.as_tensor([symmetric[i] for i in tracked], device=R_reg.device)
-        disagree = torch.rad2deg(rotation_error(R_prev, R_reg[tracked], flags)) > self.tracking.recheck_angle
+        errors = rotation_error(R_prev, R_reg[tracked], symmetry.select(tracked))
+        disagree = torch.rad2deg(errors) > self.tracking.recheck_angle
         dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
         return [None if i in dropped else p for i, p in enumerate(previous)]
 
@@ -450,16 +476,48 @@ def box_size(points: np.ndarray, R: np.ndarray, t: np.ndarray, quantile: float =
     return 2.0 * np.quantile(local, quantile, axis=0)
 
 
-def align_symmetric(R: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The rotation about R's own +y axis whose x axis is closest to reference's x axis.
+def same_representatives(R_samples: torch.Tensor, symmetry: SymmetryBatch) -> torch.Tensor:
+    """Each object's K samples (B, K, 3, 3) turned by its discrete symmetries to the equivalent
+    pose nearest its first sample: samples spread over equivalent poses (a box's front or back)
+    would otherwise average to no pose at all."""
+    if R_samples.shape[1] == 1 or symmetry.group.shape[-3] == 1:
+        return R_samples
+    per_sample = SymmetryBatch(symmetry.group.unsqueeze(1), symmetry.axis.unsqueeze(1))
+    return nearest_equivalent(R_samples, R_samples[:, :1], per_sample)
 
-    Poses of an object symmetric about +y differ only by that rotation, so this picks one
-    representative per frame that follows the previous frame's (or, for a new object,
-    the camera's x axis): the published frame does not spin from frame to frame.
+
+def align_symmetric(R: np.ndarray, reference: np.ndarray, symmetry: Symmetry = ABOUT_Y) -> np.ndarray:
+    """Among the poses equivalent to R under `symmetry`, the one nearest `reference`.
+
+    Poses of a symmetric object that differ by a symmetry look the same, so this picks one
+    representative per frame that follows the previous frame's (or, for a new object, the
+    camera's axes): the published frame does not jump from frame to frame
+    (docs/conventions.md §3). First the discrete turn nearest `reference`
+    (`geometry.nearest_equivalent`), then, about a continuous axis, the turn whose next
+    axis (x for +y) is closest to `reference`'s; an object every rotation maps onto itself
+    takes `reference`.
     """
-    y = R[:, 1]
-    x = reference[:, 0] - (reference[:, 0] @ y) * y
-    if np.linalg.norm(x) < 1e-6:  # reference x parallel to y: keep R
+    if symmetry.none:
         return R
-    x = x / np.linalg.norm(x)
-    return np.stack((x, y, np.cross(x, y)), axis=1)
+    if symmetry.everything:
+        return np.array(reference, dtype=np.result_type(R, reference))
+    batch = SymmetryBatch.of([symmetry])
+    if batch.group.shape[-3] > 1:
+        R64, reference64 = (torch.as_tensor(M, dtype=torch.float64)[None] for M in (R, reference))
+        R = nearest_equivalent(R64, reference64, batch)[0].numpy().astype(R.dtype)
+    axis = symmetry.continuous_axis
+    return R if axis is None else _spin_about(R, reference, axis)
+
+
+def _spin_about(R: np.ndarray, reference: np.ndarray, axis: int) -> np.ndarray:
+    """The rotation about R's own column `axis` whose column before it, cyclically (x for +y,
+    z for +x, y for +z), is closest to reference's; R itself when that column of reference is
+    parallel to the axis."""
+    a, b, c = R[:, axis], (axis + 2) % 3, (axis + 1) % 3
+    v = reference[:, b] - (reference[:, b] @ a) * a
+    if np.linalg.norm(v) < 1e-6:
+        return R
+    v = v / np.linalg.norm(v)
+    spun = np.empty((3, 3), dtype=np.result_type(R, reference))
+    spun[:, axis], spun[:, b], spun[:, c] = a, v, np.cross(v, a)  # right-handed: e_(a+1) = e_(a+2) x e_a
+    return spun

@@ -1,13 +1,17 @@
 """`evaluate`: pose accuracy of a checkpoint on a dataset, with ground-truth masks.
 
 Every frame goes through `PoseEstimator.estimate` with its ground-truth instance labels;
-each ground-truth instance is matched to the estimate of the same label. Instances the
-engine skipped (too few valid depth points, ...) count as failures (180°, inf cm) and are
-listed. Prints the metrics table of docs/conventions.md §7; optionally writes it as JSON with the
-settings and speed, one JSON line per instance, and plots.
+each ground-truth instance is matched to the estimate of the same label. Category ids are
+those of the checkpoint's category table (docs/conventions.md §1), and the accuracy is
+reported per category of that table. Instances the engine skipped (too few valid depth
+points, ...) count as failures (180°, inf cm) and are listed. Prints the metrics table of
+docs/conventions.md §7; optionally writes it as JSON with the settings and speed, one JSON
+line per instance, and plots.
 
     evaluate --data DIR [--checkpoint PATH] [--tracking] [--json FILE] [--plots DIR]
     evaluate --nocs ROOT --nocs-split real_test ...
+    evaluate --housecat6d ROOT [--housecat6d-split test] ...
+    evaluate --omni6dpose ROOT [--omni6dpose-split rope] ...   (adds VUS@n°m cm, posediff_ros/vus.py)
 """
 
 from __future__ import annotations
@@ -26,16 +30,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .categories import NOCS_CATEGORIES, CategoryTable
+from .categories import CategoryTable, Symmetry
 from .checkpoint import CheckpointError, load_model
 from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
-from .geometry import rotation_6d_to_matrix
+from .geometry import SymmetryBatch, instance_symmetry, rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_rotation_samples
 from .settings import add_options, described
 from .tracking import TrackingSettings
+from .vus import format_vus_table, vus_table
 
 SKIPPED_ROTATION_DEG = 180.0
 SKIPPED_TRANSLATION_CM = math.inf
@@ -82,12 +87,38 @@ class InstanceResult:
         }
 
 
-def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable = NOCS_CATEGORIES) -> list[InstanceResult]:
+class CategoryMismatch(ValueError):
+    """The dataset has a category id that the checkpoint's category table lacks."""
+
+
+def category_name(frame, instance, categories: CategoryTable) -> str:
+    """The name of a ground-truth instance's category; CategoryMismatch naming the id, the frame
+    and the table's ids when the table lacks it."""
+    if instance.category not in categories:
+        known = ", ".join(f"{c.id} {c.name}" for c in categories)
+        raise CategoryMismatch(
+            f"{frame.scene}:{frame.index}:{instance.label} has category id {instance.category}, which the "
+            f"checkpoint's category table lacks (its ids: {known}); evaluate a checkpoint trained on "
+            "this dataset's categories"
+        )
+    return categories.by_id(instance.category).name
+
+
+def truth_symmetry(frame, instance, categories: CategoryTable) -> Symmetry:
+    """An instance's symmetry: its own where the dataset annotates one per object (Omni6DPose),
+    else its category's; its `symmetric` flag adds continuous symmetry about +y (docs/conventions.md §7)."""
+    own = getattr(instance, "symmetry", None)
+    category = categories.by_name(category_name(frame, instance, categories))
+    return instance_symmetry(own if own is not None else category.symmetry, bool(instance.symmetric))
+
+
+def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable) -> list[InstanceResult]:
     """Match a frame's ground-truth instances to `estimate` by label and compute their errors.
 
     frame: a data.layout.Frame (its `instances` carry label, category id, R, t, size,
-    symmetric). A ground-truth instance without an estimated object is a failure, with the
-    engine's reason (or "label not in the mask" when the engine never saw it).
+    symmetric); categories: the table its ids are looked up in. A ground-truth instance
+    without an estimated object is a failure, with the engine's reason (or "label not in the
+    mask" when the engine never saw it). Raises CategoryMismatch for an id the table lacks.
     """
     estimated = {o.label: o for o in estimate.objects}
     reasons = {s.label: s.reason for s in estimate.skipped}
@@ -99,7 +130,7 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable = NOCS
             np.stack([estimated[i.label].t for i in found]),
             np.stack([i.R for i in found]),
             np.stack([i.t for i in found]),
-            np.array([i.symmetric for i in found]),
+            SymmetryBatch.of([truth_symmetry(frame, i, categories) for i in found]),
         )
         errors = {i.label: (float(r), float(c)) for i, r, c in zip(found, rotation, translation, strict=True)}
     results = []
@@ -108,7 +139,7 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable = NOCS
             scene=frame.scene,
             frame=frame.index,
             label=int(inst.label),
-            category=categories.by_id(inst.category).name,
+            category=category_name(frame, inst, categories),
             symmetric=bool(inst.symmetric),
         )
         if inst.label in estimated:
@@ -174,15 +205,17 @@ class Evaluation:
 
 
 def evaluate_frames(
-    estimator: PoseEstimator, frames: Sequence, *, tracking: bool, categories: CategoryTable = NOCS_CATEGORIES
+    estimator: PoseEstimator, frames: Sequence, *, tracking: bool, categories: CategoryTable | None = None
 ) -> Evaluation:
     """Run the engine over `frames` (data.layout.Frame items, in scene order) and score them.
 
-    With `tracking`, consecutive frames of a scene are tracked and tracks are reset
-    whenever the scene changes. The first frame is also run once untimed beforehand, so that
-    one-off costs (CUDA context, kernel selection, allocator) stay out of the speed.
+    `categories` (default: the estimator's table) names the ground truth's ids. With
+    `tracking`, consecutive frames of a scene are tracked and tracks are reset whenever the
+    scene changes. The first frame is also run once untimed beforehand, so that one-off
+    costs (CUDA context, kernel selection, allocator) stay out of the speed.
     """
     evaluation = Evaluation()
+    categories = estimator.categories if categories is None else categories
     if len(frames) == 0:
         return evaluation
     first = frames[0]
@@ -232,31 +265,98 @@ class _Frames:
         return self.dataset[i]
 
 
-def open_dataset(args: argparse.Namespace):
+def check_tables_agree(dataset: CategoryTable, checkpoint: CategoryTable, source: str) -> None:
+    """CategoryMismatch when an id names one category in the dataset's table and another in the
+    checkpoint's: its instances would be scored as the wrong category."""
+    conflicts = [
+        f"id {c.id} is {c.name} in {source} but {checkpoint.by_id(c.id).name} in the checkpoint's"
+        for c in dataset
+        if c.id in checkpoint and checkpoint.by_id(c.id).name != c.name
+    ]
+    if conflicts:
+        raise CategoryMismatch(
+            f"the category tables of the dataset and of the checkpoint disagree: {'; '.join(conflicts)}"
+        )
+
+
+def open_dataset(args: argparse.Namespace, categories: CategoryTable):
+    """The dataset of --data (its category names, where given, looked up in `categories`), --nocs,
+    --housecat6d or --omni6dpose; CategoryMismatch when its category table disagrees with `categories`."""
     if args.data is not None:
-        from .data.layout import SyntheticDataset
+        from .data.layout import SyntheticDataset, dataset_categories
 
-        return SyntheticDataset(args.data)
-    from .data.nocs import NocsDataset
+        check_tables_agree(dataset_categories(args.data), categories, f"{args.data}'s table")
+        return SyntheticDataset(args.data, categories)
+    if args.housecat6d is not None:
+        from .data.housecat6d import HouseCat6DDataset
 
-    return NocsDataset(args.nocs, args.nocs_split)
+        dataset = HouseCat6DDataset(args.housecat6d, args.housecat6d_split)
+    elif args.omni6dpose is not None:
+        from .data.omni6dpose import Omni6DPoseDataset
+
+        dataset = Omni6DPoseDataset(args.omni6dpose, args.omni6dpose_split)
+    else:
+        from .data.nocs import NocsDataset
+
+        dataset = NocsDataset(args.nocs, args.nocs_split)
+    check_tables_agree(dataset.categories, categories, "the dataset's table")
+    return dataset
 
 
-def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
-    """The network of `checkpoint` (default: the shipped model) on `device_name` ("auto" too),
-    for command-line tools: a missing or unreadable file exits with a clear message."""
+def frames_or_exit(args: argparse.Namespace, categories: CategoryTable) -> _Frames:
+    """The frames to evaluate; a missing folder or a bad or disagreeing table exits with the reason."""
+    try:
+        return _Frames(open_dataset(args, categories), args.max_frames)
+    except (CategoryMismatch, OSError, ValueError) as error:
+        raise SystemExit(f"evaluate: {error}") from None
+
+
+def dataset_name(args: argparse.Namespace) -> str:
+    if args.data is not None:
+        return str(args.data)
+    if args.housecat6d is not None:
+        return f"{args.housecat6d} (HouseCat6D {args.housecat6d_split})"
+    if args.omni6dpose is not None:
+        return f"{args.omni6dpose} (Omni6DPose {args.omni6dpose_split})"
+    return f"{args.nocs} ({args.nocs_split})"
+
+
+def checkpoint_or_exit(checkpoint: Path | None) -> Path:
+    """`checkpoint`, or the shipped model when it is None; exits with a clear message when there is none."""
     checkpoint = checkpoint or default_model_path()
     if checkpoint is None:
         raise SystemExit(
             "no --checkpoint given and no default model found at:\n  "
             + "\n  ".join(map(str, default_model_candidates()))
         )
+    return checkpoint
+
+
+def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
+    """The network of `checkpoint` (default: the shipped model) on `device_name` ("auto" too),
+    for command-line tools: a missing or unreadable file exits with a clear message."""
+    checkpoint = checkpoint_or_exit(checkpoint)
     device = auto_device() if device_name == "auto" else torch.device(device_name)
     try:
         model, _ = load_model(checkpoint, device)
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
     return model, device, checkpoint
+
+
+def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argparse.Namespace) -> PoseEstimator:
+    """The engine of `checkpoint`, with its category table (docs/conventions.md §1), configured by
+    the options; an unreadable checkpoint exits with a clear message."""
+    try:
+        return PoseEstimator.from_checkpoint(
+            checkpoint,
+            args.device,
+            settings=settings,
+            seed=args.seed,
+            **{name: getattr(args, name) for name in TRACKING_OPTIONS},
+        )
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from None
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -293,7 +393,7 @@ def plot_instance(
     results: list[InstanceResult], key: tuple[str, int, int] | None, categories: CategoryTable
 ) -> InstanceResult:
     """The estimated instance `key` = (scene, frame, label), else the first estimated one of a
-    continuously symmetric category (bottle, bowl, can). Raises LookupError when there is none."""
+    category symmetric about +y (NOCS: bottle, bowl, can). Raises LookupError when there is none."""
     if key is not None:
         match = next((r for r in results if (r.scene, r.frame, r.label) == key), None)
         if match is None:
@@ -303,7 +403,10 @@ def plot_instance(
         return match
     match = next((r for r in results if r.skipped is None and categories.by_name(r.category).symmetric), None)
     if match is None:
-        raise LookupError("no estimated bottle, bowl or can instance (name one with --plot-instance)")
+        names = ", ".join(c.name for c in categories if c.symmetric) or "none in the table"
+        raise LookupError(
+            f"no estimated instance of a category symmetric about +y ({names}); name one with --plot-instance"
+        )
     return match
 
 
@@ -361,6 +464,10 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--data", type=Path, help="dataset DIR/scene_XXX/NNNN_* (docs/conventions.md §6)")
     source.add_argument("--nocs", type=Path, metavar="ROOT", help="NOCS root holding CAMERA/ and Real/ (SPD-processed)")
     p.add_argument("--nocs-split", choices=("real_test", "camera_val"), default="real_test")
+    source.add_argument("--housecat6d", type=Path, metavar="ROOT", help="HouseCat6D root holding the scene folders")
+    p.add_argument("--housecat6d-split", choices=("test", "val", "train"), default="test")
+    source.add_argument("--omni6dpose", type=Path, metavar="ROOT", help="Omni6DPose root holding Meta/, ROPE/, SOPE/")
+    p.add_argument("--omni6dpose-split", choices=("rope", "sope_test", "sope_train"), default="rope")
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
     add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
     add_options(p, TrackingSettings, TRACKING_OPTIONS)
@@ -380,9 +487,17 @@ def _parser() -> argparse.ArgumentParser:
         "--plot-instance",
         type=instance_key,
         metavar="SCENE:FRAME:LABEL",
-        help="instance for the sample plot (default: the first estimated bottle, bowl or can)",
+        help="instance for the sample plot (default: the first estimated one of a category symmetric "
+        "about +y, e.g. NOCS's bottle, bowl or can)",
     )
     return p
+
+
+def print_counts(evaluation: Evaluation, skipped: list[InstanceResult]) -> None:
+    counts = f"{len(evaluation.results)} instances in {evaluation.frames} frames; {len(skipped)} skipped"
+    print(counts + " (counted as failures)")
+    for r in skipped:
+        print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
 
 
 def run(argv: list[str] | None = None) -> dict:
@@ -392,29 +507,30 @@ def run(argv: list[str] | None = None) -> dict:
         settings = sampler_settings(args)
     except ValueError as error:
         raise SystemExit(f"invalid sampler options: {error}") from None
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
-    estimator = PoseEstimator(
-        model,
-        device=device,
-        settings=settings,
-        seed=args.seed,
-        **{name: getattr(args, name) for name in TRACKING_OPTIONS},
-    )
+    checkpoint = checkpoint_or_exit(args.checkpoint)
+    estimator = estimator_or_exit(checkpoint, settings, args)
     settings = estimator.settings  # with `start` resolved for this model
-    frames = _Frames(open_dataset(args), args.max_frames)
-
-    evaluation = evaluate_frames(estimator, frames, tracking=args.tracking, categories=estimator.categories)
+    frames = frames_or_exit(args, estimator.categories)
+    try:
+        evaluation = evaluate_frames(estimator, frames, tracking=args.tracking)
+    except CategoryMismatch as error:
+        raise SystemExit(f"evaluate: {error}") from None
     results = evaluation.results
     if not results:
         raise SystemExit("the evaluated frames hold no ground-truth instances")
     table = results_table(results)
+    vus = vus_table(
+        np.array([r.rotation_error_deg for r in results]),
+        np.array([r.translation_error_cm for r in results]),
+        [r.category for r in results],
+    )
     skipped = [r for r in results if r.skipped]
     device_name = device_description(estimator.device)
     speed = evaluation.speed()
     print(format_table(table))
-    print(f"{len(results)} instances in {evaluation.frames} frames; {len(skipped)} skipped (counted as failures)")
-    for r in skipped:
-        print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
+    if args.omni6dpose is not None:  # Omni6DPose's headline metric
+        print(format_vus_table(vus))
+    print_counts(evaluation, skipped)
     print(
         f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}; "
         f"new objects start from {settings.start}"
@@ -422,7 +538,8 @@ def run(argv: list[str] | None = None) -> dict:
 
     summary = {
         "table": table,
-        "dataset": str(args.data) if args.data is not None else f"{args.nocs} ({args.nocs_split})",
+        "vus": vus,
+        "dataset": dataset_name(args),
         "checkpoint": str(checkpoint),
         "settings": asdict(settings),
         "tracking": args.tracking,

@@ -9,7 +9,9 @@ checkout: config/train.yaml), found as the node finds its model; its path is pri
 Each stage writes into OUT/<stage>/: config.yaml (the resolved config), last.pt and
 best.pt (resumable: model, EMA, optimizer, scheduler, step, RNG), model.pt (the EMA
 weights alone, what the node loads), and TensorBoard logs under tb/. `pretrain+joint`
-runs OUT/pretrain and then OUT/joint initialised from the pre-trained weights.
+runs OUT/pretrain and then OUT/joint initialised from the pre-trained weights. Every
+checkpoint holds the run's category table (`categories=FILE`, else the data's own, else
+NOCS; docs/conventions.md §1), and validation reports per category of it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
-from .categories import NOCS_CATEGORIES
-from .checkpoint import CheckpointError, load_checkpoint, regression_head_trained, save_checkpoint
+from .categories import NOCS_CATEGORIES, CategoryTable, load_category_table
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_categories,
+    load_checkpoint,
+    regression_head_trained,
+    save_checkpoint,
+)
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings, auto_device
-from .geometry import centre_points, pose_to_vector, vector_to_pose
+from .geometry import CategorySymmetries, centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
 from .objective import TrainingObjective
@@ -48,6 +56,7 @@ if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
     from .data.scene import SceneConfig
+    from .data.shapes import Shape
 
 
 # Validation rows sampled by the diffusion head per stage, and where their sampling starts.
@@ -112,13 +121,20 @@ class EpochSampler(Sampler[int]):
 
 
 def frames_for(config: TrainConfig):
-    """The training frames: a folder in the docs/conventions.md §6 layout, or NOCS splits mixed in `nocs_mix` ratio."""
+    """The training frames: a folder in the docs/conventions.md §6 layout, HouseCat6D or Omni6DPose
+    (docs/datasets.md), or NOCS splits mixed in `nocs_mix` ratio."""
     from .data import SyntheticDataset
+    from .data.housecat6d import HouseCat6DDataset
     from .data.nocs import NocsDataset
     from .data.objects import MixedFrames
+    from .data.omni6dpose import Omni6DPoseDataset
 
     if config.data == "disk":
-        return SyntheticDataset(config.data_dir)
+        return SyntheticDataset(config.data_dir)  # names in its ground truth resolve against its own table
+    if config.data == "housecat6d":
+        return HouseCat6DDataset(config.data_dir, config.housecat6d_split)
+    if config.data == "omni6dpose":
+        return Omni6DPoseDataset(config.data_dir, config.omni6dpose_split)
     splits = config.nocs_split.split("+")
     if len(splits) != len(config.nocs_mix) and len(splits) > 1:
         raise ValueError(f"nocs_mix needs one weight per split of {config.nocs_split!r}")
@@ -126,21 +142,76 @@ def frames_for(config: TrainConfig):
     return datasets[0] if len(datasets) == 1 else MixedFrames(datasets, config.nocs_mix)
 
 
-def scene_config(config: TrainConfig) -> SceneConfig:
-    """The synthetic scenes of data=stream, with the run's category weights (unknown names refused)."""
+def data_categories(config: TrainConfig) -> CategoryTable | None:
+    """The table the training data are labelled with; None for data=stream, which draws the run's."""
+    from .data.housecat6d import HOUSECAT6D_CATEGORIES
+    from .data.layout import dataset_categories
+    from .data.omni6dpose import Omni6DPoseDataset
+
+    if config.data == "disk":
+        return dataset_categories(config.data_dir)
+    if config.data == "housecat6d":
+        return HOUSECAT6D_CATEGORIES
+    if config.data == "omni6dpose":  # the split's object meta file (149 classes for SOPE)
+        return Omni6DPoseDataset(config.data_dir, config.omni6dpose_split).categories
+    return NOCS_CATEGORIES if config.data == "nocs" else None
+
+
+def run_categories(config: TrainConfig) -> CategoryTable:
+    """The run's category table: `categories=FILE`, else the training data's, else NOCS. The
+    categories of the training and validation data must be in it under the same ids and names."""
+    from .data.layout import dataset_categories
+
+    data = data_categories(config)
+    table = load_category_table(config.categories) if config.categories else data or NOCS_CATEGORIES
+    labelled = {f"data_dir {config.data_dir}": data}
+    if config.val_dir:
+        labelled[f"val_dir {config.val_dir}"] = dataset_categories(config.val_dir)
+    for source, categories in labelled.items():
+        if categories is not None:
+            _check_within(categories, table, source)
+    return table
+
+
+def _check_within(categories: CategoryTable, table: CategoryTable, source: str) -> None:
+    missing = [f"{c.id}: {c.name}" for c in categories if c.id not in table or table.by_id(c.id).name != c.name]
+    if missing:
+        raise ValueError(
+            f"{source} has categories {missing} that the run's category table "
+            f"({', '.join(f'{c.id}: {c.name}' for c in table)}) lacks or names differently; "
+            "add them to the categories= file, or leave categories= out to use the data's own table"
+        )
+
+
+def describe_categories(table: CategoryTable) -> str:
+    return ", ".join(f"{c.name} ({c.id}, symmetry {c.symmetry})" for c in table)
+
+
+def scene_config(config: TrainConfig, table: CategoryTable = NOCS_CATEGORIES, weighted: bool = True) -> SceneConfig:
+    """The synthetic scenes of the run's categories, with its category weights when `weighted`
+    (training; unknown names refused) and its user mesh mix."""
     from .data.scene import SceneConfig
 
-    names = SceneConfig.categories
-    unknown = set(config.category_weights) - set(names)
+    unknown = set(config.category_weights) - set(table.names)
     if unknown:
-        raise ValueError(f"category_weights: unknown categories {sorted(unknown)}; known: {list(names)}")
-    if not config.category_weights:
-        return SceneConfig()
-    return SceneConfig(category_weights=tuple(float(config.category_weights.get(n, 1.0)) for n in names))
+        raise ValueError(f"category_weights: unknown categories {sorted(unknown)}; known: {table.names}")
+    weights = None
+    if weighted and config.category_weights:
+        weights = tuple(float(config.category_weights.get(n, 1.0)) for n in table.names)
+    return SceneConfig(table=table, category_weights=weights, user_mesh_prob=config.mesh_prob)
 
 
-def training_batches(config: TrainConfig, rank: int, world: int, start_step: int, pin: bool) -> Iterator[dict]:
-    """Endless batches of per-object samples for this rank (batch_size / world each)."""
+def training_batches(
+    config: TrainConfig,
+    rank: int,
+    world: int,
+    start_step: int,
+    pin: bool,
+    categories: CategoryTable = NOCS_CATEGORIES,
+    library: dict[str, list[Shape]] | None = None,
+) -> Iterator[dict]:
+    """Endless batches of per-object samples of `categories` for this rank (batch_size / world
+    each); `library`: user meshes for data=stream."""
     from .data import SyntheticPoseStream
     from .data.augment import Augmentations, augmented
     from .data.objects import FrameObjects
@@ -158,18 +229,23 @@ def training_batches(config: TrainConfig, rank: int, world: int, start_step: int
         generator=torch.Generator().manual_seed(config.seed),
     )
     if config.data == "stream":
-        stream = SyntheticPoseStream(seed=config.seed + 7919 * rank, split="train", config=scene_config(config))
+        stream = SyntheticPoseStream(
+            seed=config.seed + 7919 * rank, split="train", config=scene_config(config, categories), library=library
+        )
         stream.set_epoch(start_step)  # a resumed run continues with a fresh, reproducible segment
-        loader = DataLoader(augmented(stream, augmentations, stream.seed), **common)
+        loader = DataLoader(augmented(stream, augmentations, stream.seed, categories), **common)
     else:
         objects = FrameObjects(frames_for(config), seed=config.seed)
         sampler = EpochSampler(len(objects), config.seed, rank, world, start=start_step * batch)
-        loader = DataLoader(augmented(objects, augmentations, config.seed), sampler=sampler, **common)
+        loader = DataLoader(augmented(objects, augmentations, config.seed, categories), sampler=sampler, **common)
     yield from loader
 
 
-def validation_set(config: TrainConfig) -> dict[str, torch.Tensor]:
-    """A fixed set of held-out samples: `val_samples` of val_dir, or of the synthetic val split."""
+def validation_set(
+    config: TrainConfig, categories: CategoryTable = NOCS_CATEGORIES, library: dict[str, list[Shape]] | None = None
+) -> dict[str, torch.Tensor]:
+    """A fixed set of held-out samples: `val_samples` of val_dir, or of the synthetic val split of
+    `categories` (unweighted; user meshes from `library`, the same as training's)."""
     from .data import SyntheticDataset, SyntheticPoseStream
     from .data.objects import FrameObjects
 
@@ -178,7 +254,8 @@ def validation_set(config: TrainConfig) -> dict[str, torch.Tensor]:
         picks = np.linspace(0, len(objects) - 1, min(config.val_samples, len(objects))).round().astype(int)
         samples = [objects[int(i)] for i in picks]
     else:
-        stream = iter(SyntheticPoseStream(seed=config.seed, split="val"))
+        val_config = scene_config(config, categories, weighted=False)
+        stream = iter(SyntheticPoseStream(seed=config.seed, split="val", config=val_config, library=library))
         samples = [next(stream) for _ in range(config.val_samples)]
     return {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
 
@@ -195,19 +272,19 @@ def learning_rate_factor(config: TrainConfig):
     return factor
 
 
-def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict, bool]:
+def initial_weights(path: str, overrides: dict) -> tuple[ModelConfig, dict, bool, CategoryTable]:
     """The raw (non-EMA) weights of a checkpoint, or its EMA weights if it has no train state,
     and its model config with the run's `model.*` overrides applied on top: those that keep
     every weight's shape (e.g. the encoder's centre counts or radii) continue a model in a
     new configuration; the others fail when the weights are loaded. Also whether its
-    regression head was trained."""
+    regression head was trained, and the category table it was trained with."""
     payload = load_checkpoint(path)
     weights = payload["train"]["model"] if "train" in payload else payload["model"]
     values = dict(payload["model_config"])
     for key, value in overrides.items():
         merge = key == "encoder" and isinstance(value, dict) and isinstance(values.get(key), dict)
         values[key] = {**values[key], **value} if merge else value
-    return ModelConfig.from_dict(values), weights, regression_head_trained(payload)
+    return ModelConfig.from_dict(values), weights, regression_head_trained(payload), checkpoint_categories(payload)
 
 
 class TrainingLog:
@@ -251,14 +328,19 @@ class Trainer:
             self.device = auto_device() if config.device == "auto" else torch.device(config.device)
         torch.manual_seed(config.seed * 1000 + self.rank)
 
-        trained = False  # the start weights' regression head
+        self.main_process = self.rank == 0
+        self.categories = run_categories(config)
+        self.symmetries = CategorySymmetries(self.categories)  # of the loss and the validation errors
+        self.library = self.load_meshes()
+        trained, start_categories = False, None  # the start weights' regression head and table
         if resume is not None:
             model_config, weights = ModelConfig.from_dict(resume["model_config"]), resume["train"]["model"]
             trained = regression_head_trained(resume)
         elif config.init:
-            model_config, weights, trained = initial_weights(config.init, config.model)
+            model_config, weights, trained, start_categories = initial_weights(config.init, config.model)
         else:
             model_config, weights = ModelConfig.from_dict(config.model), None
+        self.announce_categories(start_categories)
         self.model = PoseNet(model_config)
         self.model.regression_head_trained = trained or config.stage != "scratch"
         if weights is not None:
@@ -295,8 +377,32 @@ class Trainer:
             if self.device.type == "cuda" and train["rng"]["cuda"]:
                 torch.cuda.set_rng_state_all(train["rng"]["cuda"])
         self.out = Path(config.out)
-        self.main_process = self.rank == 0
         self.amp = config.amp and bf16_is_fast(self.device)
+
+    # ----------------------------------------------------------------- categories
+
+    def load_meshes(self) -> dict | None:
+        """The user meshes of the run's categories for the synthetic scenes (None when none are
+        rendered or given); ValueError when a category has neither a generator nor meshes."""
+        from .data.shapes import load_category_meshes
+
+        if not self.config.uses_stream:
+            return None
+        return load_category_meshes(self.categories, self.config.meshes, self.config.mesh_scale)
+
+    def announce_categories(self, start: CategoryTable | None) -> None:
+        """Log the run's table, and say so when the init= weights (trained on `start`) were trained on
+        another: fine-tuning onto a new table is allowed, the network is category-agnostic."""
+        if not self.main_process:
+            return
+        print(f"train: categories {describe_categories(self.categories)}", flush=True)
+        if start is not None and start != self.categories:
+            print(
+                f"train: fine-tuning {self.config.init}, trained on {', '.join(start.names)}, onto the "
+                f"categories {', '.join(self.categories.names)}: the network is category-agnostic, so all "
+                "its weights carry over; the new checkpoints hold the new table",
+                flush=True,
+            )
 
     # ----------------------------------------------------------------- checkpoints
 
@@ -319,14 +425,25 @@ class Trainer:
             "stage_index": self.stage_index,
         }
         save_checkpoint(
-            self.out / name, self.ema.model, stage=self.config.stage, step=self.step, metrics=metrics or {}, train=train
+            self.out / name,
+            self.ema.model,
+            stage=self.config.stage,
+            step=self.step,
+            metrics=metrics or {},
+            categories=self.categories.as_entries(),
+            train=train,
         )
 
     def export(self, metrics: dict) -> None:
         """model.pt: the EMA weights, config and metrics only (small; what is shipped and loaded)."""
         if self.main_process:
             save_checkpoint(
-                self.out / "model.pt", self.ema.model, stage=self.config.stage, step=self.step, metrics=metrics
+                self.out / "model.pt",
+                self.ema.model,
+                stage=self.config.stage,
+                step=self.step,
+                metrics=metrics,
+                categories=self.categories.as_entries(),
             )
 
     # ----------------------------------------------------------------- validation
@@ -339,7 +456,7 @@ class Trainer:
         model = self.ema.model
         points = val["points"].to(self.device)
         centred, centroid = centre_points(points)
-        names = [NOCS_CATEGORIES.by_id(int(c)).name for c in val["category"]]
+        names = [self.categories.by_id(int(c)).name for c in val["category"]]
         results = {}
         chunks = range(0, len(points), 64)
         if self.config.stage != "scratch":  # scratch trains no regression head
@@ -358,10 +475,10 @@ class Trainer:
             results[head] = self._table(R, t, val, names)
         return results
 
-    @staticmethod
-    def _table(R, t, val, names) -> dict:
+    def _table(self, R, t, val, names) -> dict:
         R, t = (x.cpu().numpy() if torch.is_tensor(x) else x for x in (R, t))
-        rotation, translation = pose_errors(R, t, val["R"].numpy(), val["t"].numpy(), val["symmetric"].numpy())
+        symmetry = self.symmetries(val["category"], val["symmetric"])
+        rotation, translation = pose_errors(R, t, val["R"].numpy(), val["t"].numpy(), symmetry)
         return accuracy_table(rotation, translation, names)
 
     def headline(self, results: dict) -> float:
@@ -378,8 +495,9 @@ class Trainer:
         Ctrl-C or SIGTERM (STOP) ends the run after the current step (`stop`)."""
         config = self.config
         writer = self.open_run()
-        val = validation_set(config) if self.main_process else None
-        batches = training_batches(config, self.rank, self.world, self.step, pin=self.device.type == "cuda")
+        val = validation_set(config, self.categories, self.library) if self.main_process else None
+        pin = self.device.type == "cuda"
+        batches = training_batches(config, self.rank, self.world, self.step, pin, self.categories, self.library)
         progress = tqdm(
             total=config.steps,
             initial=self.step,
@@ -430,8 +548,9 @@ class Trainer:
         gradient norm (before clipping)."""
         points, centroid = centre_points(batch["points"].to(self.device, non_blocking=True))
         target = pose_to_vector(batch["R"].to(self.device), batch["t"].to(self.device) - centroid)
+        symmetry = self.symmetries(batch["category"], batch["symmetric"]).to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            terms = self.step_objective(points, target, batch["symmetric"].to(self.device))
+            terms = self.step_objective(points, target, symmetry)
         self.optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 STAGES = ("pretrain", "joint", "scratch", "pretrain+joint")
-DATA_SOURCES = ("stream", "disk", "nocs")
+DATA_SOURCES = ("stream", "disk", "nocs", "housecat6d", "omni6dpose")
 
 
 @dataclass
@@ -40,11 +40,22 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     # data
-    data: str = "stream"  # stream (synthetic, rendered on the fly) | disk (docs/conventions.md §6 layout) | nocs
+    # stream (synthetic, rendered on the fly) | disk (docs/conventions.md §6 layout) | nocs | housecat6d | omni6dpose
+    data: str = "stream"
     data_dir: str | None = None
     nocs_split: str = "camera_train+real_train"  # NOCS splits joined by +, mixed in nocs_mix ratio
     nocs_mix: list = field(default_factory=lambda: [3.0, 1.0])  # CAMERA : Real = 3 : 1 (GenPose)
+    housecat6d_split: str = "train"  # train | val | test (docs/datasets.md)
+    omni6dpose_split: str = "sope_train"  # sope_train | sope_test | rope (docs/datasets.md)
     workers: int = 4
+    # the category table (a YAML file like config/nocs_categories.yaml), written into every
+    # checkpoint; default: the data's own (a data=disk dataset's categories.yaml), else NOCS
+    categories: str | None = None
+    # data=stream and the synthetic validation set: user meshes DIR/<category>/*.obj|ply|stl,
+    # required for categories without a procedural generator (docs/conventions.md §2.1)
+    meshes: str | None = None
+    mesh_scale: float = 1.0  # mesh file units to metres (0.001 for millimetres)
+    mesh_prob: float = 0.5  # chance to take a user mesh for a procedural category that has some
     # data=stream: relative frequency per category name (others 1), e.g. {camera: 2, laptop: 2}
     category_weights: dict = field(default_factory=dict)
     augment: bool = True  # the baseline's point-cloud augmentations (data/augment.py) on training batches
@@ -66,6 +77,17 @@ class TrainConfig:
             raise ValueError("category_weights applies to data=stream only")
         if self.data != "stream" and not self.data_dir:
             raise ValueError(f"data={self.data} needs data_dir")
+        if self.meshes and not self.uses_stream:
+            raise ValueError("meshes applies to data=stream, or to validation without val_dir, only")
+        if self.mesh_scale <= 0 or not 0 <= self.mesh_prob <= 1:
+            raise ValueError(
+                f"mesh_scale must be positive and mesh_prob in [0, 1]: {self.mesh_scale}, {self.mesh_prob}"
+            )
+
+    @property
+    def uses_stream(self) -> bool:
+        """Whether synthetic scenes are rendered: for training (data=stream) or validation (no val_dir)."""
+        return self.data == "stream" or not self.val_dir
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -90,7 +90,7 @@ def test_generate_dataset_layout_and_determinism(tmp_path):
         for i in range(3)
         for kind in ("depth.png", "mask.png", "meta.json")
     }
-    assert expected | {"scene_000/0000_overview.png"} == set(a)
+    assert expected | {"scene_000/0000_overview.png", "categories.yaml"} == set(a)
     assert a == b  # same seed, same bytes
     with Image.open(tmp_path / "a" / "scene_000" / "0000_overview.png") as im:
         assert im.size == (160, 120) and im.mode == "RGB"

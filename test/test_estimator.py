@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from posediff_ros.categories import Category, CategoryTable, Symmetry
 from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.estimator import FrameError, PoseEstimator, SamplerSettings, align_symmetric
-from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, axis_angle_to_matrix, pose_to_vector
+from posediff_ros.estimator import FrameError, PoseEstimator, SamplerSettings, align_symmetric, same_representatives
+from posediff_ros.geometry import (
+    REAL275_INTRINSICS,
+    Intrinsics,
+    SymmetryBatch,
+    axis_angle_to_matrix,
+    mean_rotation,
+    pose_to_vector,
+)
 from posediff_ros.model import PoseNet
 
 K = REAL275_INTRINSICS
@@ -340,3 +348,72 @@ def test_the_old_name_of_scaling_still_works_for_a_release():
         assert SamplerSettings(schedule="linear").scaling == "linear"
     with pytest.raises(ValueError, match="scaling must be one of"):
         SamplerSettings(scaling="cosine")
+
+
+# ----------------------------------------------------------------------------- discrete symmetries
+
+TOTES = CategoryTable([Category(1, "tote", Symmetry.parse("z2")), Category(6, "mug")])
+"""frame()'s label 1001 becomes a tote, the same after a half turn about its z axis."""
+HALF_TURN_Z = axis_angle_to_matrix(torch.tensor([0.0, 0.0, np.pi]))
+
+
+def degrees_between(R1: np.ndarray, R2: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(R1 @ R2.T) - 1) / 2, -1, 1))))
+
+
+def test_a_discretely_symmetric_frame_follows_its_track_when_the_network_flips():
+    pose = axis_angle_to_matrix(torch.tensor([[0.3, -0.2, 0.4], [0.0, 0.0, 0.0]]))
+    net = PointMassNet(pose)
+    estimator = PoseEstimator(net, categories=TOTES, settings=SamplerSettings(start="noise"))
+    depth, labels, _ = frame()
+    first = estimator.estimate(depth, labels, K).objects[0]
+    assert first.category == "tote"
+    # the next frames' network answers the other, equivalent pose, slightly moved
+    for step in range(1, 4):
+        moved = axis_angle_to_matrix(torch.tensor([0.3 + 0.02 * step, -0.2, 0.4]))
+        net.targets = torch.stack([moved @ HALF_TURN_Z if step % 2 else moved, torch.eye(3)])
+        tote = estimator.estimate(depth, labels, K).objects[0]
+        assert tote.tracked and degrees_between(tote.R, moved.numpy()) < 1.0  # not 180° away
+
+
+def test_a_new_discretely_symmetric_object_takes_the_pose_nearest_the_camera_axes():
+    near_camera = axis_angle_to_matrix(torch.tensor([0.2, 0.1, 0.3]))
+    net = PointMassNet(torch.stack([near_camera @ HALF_TURN_Z, torch.eye(3)]))
+    estimator = PoseEstimator(net, categories=TOTES)
+    tote = estimator.estimate(*frame()[:2], K, track=False).objects[0]
+    assert degrees_between(tote.R, near_camera.numpy()) < 1.0
+
+
+def test_a_track_is_kept_when_the_regression_head_gives_an_equivalent_pose():
+    identity = torch.eye(3).expand(2, 3, 3)
+    net = RegressingPointMassNet(identity, identity)
+    estimator = PoseEstimator(net, categories=TOTES, settings=SamplerSettings(start="noise"), recheck_angle=30.0)
+    depth, labels, _ = frame()
+    estimator.estimate(depth, labels, K)
+    net.regressed = torch.stack([HALF_TURN_Z, HALF_TURN_Z])  # the same pose for the tote, 180° off for the mug
+    assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, False]
+
+
+def test_samples_on_different_equivalent_poses_average_to_one_of_them():
+    R = axis_angle_to_matrix(torch.tensor([0.4, -0.3, 0.2]))
+    wobble = axis_angle_to_matrix(
+        torch.tensor([[0.0, 0.0, 0.0], [0.05, 0.0, 0.0], [0.0, -0.05, 0.0], [0.0, 0.0, 0.05]])
+    )
+    samples = (R @ wobble @ torch.stack([torch.eye(3), HALF_TURN_Z, torch.eye(3), HALF_TURN_Z]))[None]
+    aligned = same_representatives(samples, SymmetryBatch.of([Symmetry.parse("z2")]))
+    assert degrees_between(mean_rotation(aligned)[0].numpy(), R.numpy()) < 3.0
+    assert degrees_between(mean_rotation(samples)[0].numpy(), R.numpy()) > 45.0  # what averaging alone gives
+    assert same_representatives(samples, SymmetryBatch.of([Symmetry()])) is samples
+
+
+def test_alignment_under_a_flip_and_a_continuous_axis():
+    """A can that is the same upside down (y: any, x: half): +y goes to the reference's side,
+    then x is the one closest to the reference's."""
+    can = Symmetry.parse({"x": "half", "y": "any"})
+    reference = axis_angle_to_matrix(torch.tensor([0.2, 0.5, -0.1])).numpy()
+    flipped = reference @ axis_angle_to_matrix(torch.tensor([np.pi, 0.0, 0.0])).numpy()
+    R = flipped @ axis_angle_to_matrix(torch.tensor([0.0, 1.1, 0.0])).numpy()  # turned about its own +y
+    aligned = align_symmetric(R, reference, can)
+    np.testing.assert_allclose(aligned, reference, atol=1e-6)
+    np.testing.assert_allclose(align_symmetric(R, reference, Symmetry.parse("any")), reference)
+    np.testing.assert_array_equal(align_symmetric(R, reference, Symmetry()), R)

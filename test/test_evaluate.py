@@ -10,6 +10,7 @@ from matplotlib.image import imread
 from scipy.spatial.transform import Rotation
 
 from posediff_ros import paths
+from posediff_ros.categories import NOCS_CATEGORIES
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data import generate
 from posediff_ros.data.layout import SyntheticDataset
@@ -147,7 +148,11 @@ def test_estimate_picture_shows_the_estimate_beside_the_truth(dataset_dir):
 
 def test_ground_truth_scores_perfectly(dataset_dir):
     dataset = SyntheticDataset(dataset_dir)
-    results = [r for i in range(len(dataset)) for r in score_frame(dataset[i], ground_truth_estimate(dataset[i]))]
+    results = [
+        r
+        for i in range(len(dataset))
+        for r in score_frame(dataset[i], ground_truth_estimate(dataset[i]), NOCS_CATEGORIES)
+    ]
     table = results_table(results)
     for summary in [table["mean"], *table["per_category"].values()]:
         assert all(summary[threshold_name(d, c)] == 1.0 for d, c in THRESHOLDS)
@@ -163,7 +168,7 @@ def test_symmetric_spin_and_skipped_instances(dataset_dir):
     missing = estimate.objects.pop(0 if symmetric else 1)
     estimate.skipped.append(SkippedObject(missing.label, "12 valid depth points, fewer than the minimum of 50"))
 
-    results = {r.label: r for r in score_frame(frame, estimate)}
+    results = {r.label: r for r in score_frame(frame, estimate, NOCS_CATEGORIES)}
     assert results[frame.instances[symmetric].label].rotation_error_deg < 1e-5
     failed = results[missing.label]
     assert failed.skipped.startswith("12 valid") and failed.R is None

@@ -59,6 +59,8 @@ PIP_NAMES = {
     "embreex": "embreex",
     "torch": None,
 }
+# Python module -> the optional pip package that provides it (setup.py extras_require).
+OPTIONAL = {"OpenEXR": "openexr"}
 DEVELOPMENT = {"pytest", "hypothesis", "ruff"}
 
 
@@ -86,10 +88,16 @@ def requirement_names(path: Path) -> set[str]:
 
 def test_exec_depends_are_the_keys_of_the_imported_modules():
     imported = imported_modules(REPO / "posediff_ros", *LAUNCH_FILES)
-    unknown = imported - set(ROSDEP_KEYS) - set(PIP_NAMES)
+    unknown = imported - set(ROSDEP_KEYS) - set(PIP_NAMES) - set(OPTIONAL)
     assert not unknown, f"new dependencies {unknown}: declare them (package.xml or requirements.txt) and list them here"
+
     declared = {e.text for e in ET.parse(REPO / "package.xml").getroot().iter("exec_depend")}
     assert declared == {ROSDEP_KEYS[m] for m in imported if m in ROSDEP_KEYS}
+
+
+def test_optional_dependencies_are_extras_of_setup_py():
+    setup_text = (REPO / "setup.py").read_text()
+    assert all(f"'{name}'" in setup_text for name in OPTIONAL.values()), "declare them in extras_require"
 
 
 def test_runtime_requirements_hold_the_imports_and_no_development_tools():

@@ -2,25 +2,27 @@
 
 Every scene draws all of its randomness from `np.random.default_rng([seed, split code,
 scene index])`, so a dataset is byte-identical for the same arguments, and any scene can
-be regenerated alone.
+be regenerated alone. The scenes hold the categories of a table (`--categories`, default
+NOCS), written beside them as categories.yaml; names without a procedural generator take
+their shapes from `--meshes` (docs/conventions.md §2.1).
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from ..categories import NOCS_CATEGORIES, CategoryTable, load_category_table
 from ..geometry import REAL275_INTRINSICS, Intrinsics
-from .layout import scene_dir, write_frame
+from .layout import scene_dir, write_dataset_categories, write_frame
 from .noise import DepthNoise, MaskNoise
 from .overview import save_overview
 from .render import SceneRenderer, render_frame
 from .scene import SceneConfig, add_occluders, camera_trajectory, sample_scene
-from .shapes import SPLITS, load_mesh_library
+from .shapes import SPLITS, load_category_meshes
 
 
 def scene_rng(seed: int, split: str, scene_index: int) -> np.random.Generator:
@@ -51,7 +53,12 @@ def generate_scene(
         write_frame(directory, index, frame.depth, frame.labels, intrinsics, frame.instances)
         if overview and index == 0:
             save_overview(
-                directory / f"{index:04d}_overview.png", frame.depth, frame.labels, intrinsics, frame.instances
+                directory / f"{index:04d}_overview.png",
+                frame.depth,
+                frame.labels,
+                intrinsics,
+                frame.instances,
+                config.table,
             )
     return directory
 
@@ -96,7 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dense-prob", type=float, default=SceneConfig.dense_prob, help="chance that a scene packs its objects closely"
     )
-    p.add_argument("--meshes", type=Path, help="user meshes: DIR/<category>/*.obj|ply|stl in canonical orientation")
+    p.add_argument(
+        "--categories",
+        type=Path,
+        help="category table YAML (like config/nocs_categories.yaml); default: the NOCS table",
+    )
+    p.add_argument(
+        "--meshes",
+        type=Path,
+        help="user meshes: DIR/<category>/*.obj|ply|stl in canonical orientation; needed for "
+        "categories without a procedural generator",
+    )
     p.add_argument("--mesh-scale", type=float, default=1.0, help="user mesh units to metres")
     p.add_argument(
         "--mesh-prob",
@@ -107,23 +124,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+def _intrinsics(args: argparse.Namespace) -> Intrinsics:
     if args.intrinsics:
-        intrinsics = Intrinsics(*args.intrinsics, args.width, args.height)
-    else:
-        s = args.width / REAL275_INTRINSICS.width
-        base = REAL275_INTRINSICS
-        intrinsics = Intrinsics(base.fx * s, base.fy * s, base.cx * s, base.cy * s, args.width, args.height)
-    config = replace(
-        SceneConfig(),
+        return Intrinsics(*args.intrinsics, args.width, args.height)
+    s = args.width / REAL275_INTRINSICS.width
+    base = REAL275_INTRINSICS
+    return Intrinsics(base.fx * s, base.fy * s, base.cx * s, base.cy * s, args.width, args.height)
+
+
+def _categories(args: argparse.Namespace) -> tuple[CategoryTable, dict | None]:
+    """The category table and the user meshes for it; ValueError saying what is wrong."""
+    table = load_category_table(args.categories) if args.categories else NOCS_CATEGORIES
+    return table, load_category_meshes(table, args.meshes, args.mesh_scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    intrinsics = _intrinsics(args)
+    try:
+        table, library = _categories(args)
+    except ValueError as error:
+        parser.error(str(error))
+    config = SceneConfig(
+        table=table,
         distractor_prob=args.distractor_prob,
         user_mesh_prob=args.mesh_prob,
         truncation_prob=args.truncation_prob,
         occluder_prob=args.occluder_prob,
         dense_prob=args.dense_prob,
     )
-    library = load_mesh_library(args.meshes, args.mesh_scale) if args.meshes else None
+    write_dataset_categories(args.out, table)
     depth_noise = DepthNoise(enabled=not args.no_depth_noise)
     mask_noise = MaskNoise(enabled=not args.no_mask_noise)
     for i in tqdm(range(args.scenes), desc=f"{args.split} scenes", unit="scene"):

@@ -4,9 +4,10 @@
     DIR/scene_XXX/NNNN_mask.png    uint16 PNG, panoptic labels (category_id * 1000 + k)
     DIR/scene_XXX/NNNN_meta.json   {"intrinsics": {...}, "instances": [{label, category,
                                     R (3 rows), t, size, symmetric}]}
+    DIR/categories.yaml            the dataset's category table (absent: NOCS)
 
-`category` is written as the NOCS id (int); the reader also accepts a category name.
-Other files in a scene folder (e.g. NNNN_color.png) are ignored.
+`category` is written as the id in the dataset's table (int); the reader also accepts a
+category name. Other files in a scene folder (e.g. NNNN_color.png) are ignored.
 """
 
 from __future__ import annotations
@@ -19,11 +20,27 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..categories import NOCS_CATEGORIES, CategoryTable
+from ..categories import NOCS_CATEGORIES, CategoryTable, load_category_table, write_category_table
 from ..geometry import Intrinsics, depth_mm_to_m
 from .render import FrameInstance
 
 _FRAME = re.compile(r"^(\d+)_meta\.json$")
+CATEGORY_FILE = "categories.yaml"
+
+
+def write_dataset_categories(root: str | Path, categories: CategoryTable) -> None:
+    """Store a dataset's category table at its root (docs/conventions.md §6)."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    write_category_table(Path(root) / CATEGORY_FILE, categories)
+
+
+def dataset_categories(root: str | Path) -> CategoryTable:
+    """The category table a dataset was written with: root/categories.yaml, NOCS without one.
+    ValueError when `root` is not a folder."""
+    if not Path(root).is_dir():
+        raise ValueError(f"dataset folder {root} does not exist (make one with generate_dataset --out {root})")
+    path = Path(root) / CATEGORY_FILE
+    return load_category_table(path) if path.is_file() else NOCS_CATEGORIES
 
 
 def scene_dir(root: str | Path, scene_index: int) -> Path:
@@ -129,11 +146,14 @@ def frame_indices(directory: str | Path) -> list[int]:
 
 
 class SyntheticDataset:
-    """All frames under DIR/scene_*/, in (scene, frame) order; `dataset[i]` is a `Frame`."""
+    """All frames under DIR/scene_*/, in (scene, frame) order; `dataset[i]` is a `Frame`.
 
-    def __init__(self, root: str | Path, categories: CategoryTable = NOCS_CATEGORIES):
+    categories: the table that category names in the ground truth resolve against; by
+    default the dataset's own (`dataset_categories`)."""
+
+    def __init__(self, root: str | Path, categories: CategoryTable | None = None):
         self.root = Path(root)
-        self.categories = categories
+        self.categories = categories if categories is not None else dataset_categories(root)
         self.scenes = sorted(p for p in self.root.glob("scene_*") if p.is_dir())
         self.frames = [(s, i) for s in self.scenes for i in frame_indices(s)]
         if not self.frames:

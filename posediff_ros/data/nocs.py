@@ -196,6 +196,8 @@ class NocsDataset:
     the ten images of a CAMERA25 folder are unrelated views.
     """
 
+    categories = NOCS_CATEGORIES
+
     def __init__(self, root: str | Path, split: str = "real_test", model_sizes: Mapping[str, np.ndarray] | None = None):
         if split not in NOCS_SPLITS:
             raise ValueError(f"unknown NOCS split {split!r}; choose one of {sorted(NOCS_SPLITS)}")

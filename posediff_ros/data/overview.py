@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
-from ..categories import NOCS_CATEGORIES, split_panoptic_label
+from ..categories import NOCS_CATEGORIES, CategoryTable, split_panoptic_label
 from ..geometry import Intrinsics
 from .render import FrameInstance
 
@@ -70,9 +70,14 @@ def draw_pose(
 
 
 def overview_image(
-    depth: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics, instances: list[FrameInstance]
+    depth: np.ndarray,
+    labels: np.ndarray,
+    intrinsics: Intrinsics,
+    instances: list[FrameInstance],
+    categories: CategoryTable = NOCS_CATEGORIES,
 ) -> Image.Image:
-    """RGB picture of a frame. depth (H, W) metres (0 invalid), labels (H, W) panoptic."""
+    """RGB picture of a frame. depth (H, W) metres (0 invalid), labels (H, W) panoptic; names
+    from `categories`."""
     valid = depth > 0
     lo, hi = np.percentile(depth[valid], [1, 99]) if valid.any() else (0.0, 1.0)
     scaled = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
@@ -87,16 +92,21 @@ def overview_image(
     draw = ImageDraw.Draw(image)
     for inst in instances:
         cat, k = split_panoptic_label(inst.label)
-        name = NOCS_CATEGORIES.by_id(cat).name if cat in NOCS_CATEGORIES else str(cat)
+        name = categories.by_id(cat).name if cat in categories else str(cat)
         text = f"{name}_{k}" + (" sym" if inst.symmetric else "")
         draw_pose(draw, intrinsics, inst.R, inst.t, inst.size, CATEGORY_COLOURS.get(inst.category, WHITE), text)
     return image
 
 
 def save_overview(
-    path: str | Path, depth: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics, instances: list[FrameInstance]
+    path: str | Path,
+    depth: np.ndarray,
+    labels: np.ndarray,
+    intrinsics: Intrinsics,
+    instances: list[FrameInstance],
+    categories: CategoryTable = NOCS_CATEGORIES,
 ) -> None:
-    overview_image(depth, labels, intrinsics, instances).save(path)
+    overview_image(depth, labels, intrinsics, instances, categories).save(path)
 
 
 ESTIMATE_COLOUR = (255, 40, 40)

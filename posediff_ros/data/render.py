@@ -17,7 +17,6 @@ from functools import lru_cache
 import numpy as np
 from embreex import mesh_construction, rtcore_scene
 
-from ..categories import NOCS_CATEGORIES
 from ..geometry import REAL275_INTRINSICS, Intrinsics
 from .mesh import HANDLE
 from .noise import DepthNoise, MaskNoise
@@ -136,7 +135,7 @@ class FrameInstance:
     """Ground truth of one visible object in a frame (a meta.json entry of docs/conventions.md §6)."""
 
     label: int
-    category: int  # NOCS id
+    category: int  # id in the scene's category table (NOCS by default)
     R: np.ndarray  # (3, 3) object -> camera
     t: np.ndarray  # (3,) metres, bounding-box centre in the camera frame
     size: np.ndarray  # (3,) metres
@@ -161,6 +160,11 @@ def handle_visible(rendering: Rendering, index: int, min_pixels: int = HANDLE_MI
     return int(((rendering.instance == index) & (rendering.part == HANDLE)).sum()) >= min_pixels
 
 
+def _has_handle(obj) -> bool:
+    """Whether a scene object's mesh labels handle faces (a user mug mesh need not: docs/conventions.md §2.1)."""
+    return bool((obj.shape.mesh.parts == HANDLE).any())
+
+
 def label_image(rendering: Rendering, scene: Scene) -> np.ndarray:
     """(H, W) uint16 panoptic labels of the ideal rendering (0 = background)."""
     lut = np.array([0] + [o.label for o in scene.objects], np.uint16)
@@ -179,8 +183,9 @@ def render_frame(
 ) -> SyntheticFrame:
     """Render one view, apply sensor and mask noise, and annotate the visible objects.
 
-    symmetric: the category's flag, except a mug, which is symmetric iff its handle is not
-    visible in the ideal rendering (docs/conventions.md §1); `handle_min_pixels` defaults to
+    symmetric: the category's flag (continuous about +y, from the scene's table), except a
+    mug with handle faces, which is symmetric iff its handle is not visible in the ideal
+    rendering (docs/conventions.md §1); `handle_min_pixels` defaults to
     HANDLE_MIN_PIXELS scaled to this focal length, so crops, decimated crops and full
     frames of the same view agree. sensor_fx: the focal length of the sensor's full image
     for the depth noise (defaults to intrinsics.fx; differs for decimated crops).
@@ -196,9 +201,9 @@ def render_frame(
     for i, obj in enumerate(scene.objects):
         if obj.label not in present:
             continue
-        category = NOCS_CATEGORIES.by_id(obj.category_id)
+        category = scene.table.by_id(obj.category_id)
         symmetric = category.symmetric or (
-            category.name == "mug" and not handle_visible(rendering, i, handle_min_pixels)
+            category.name == "mug" and _has_handle(obj) and not handle_visible(rendering, i, handle_min_pixels)
         )
         R, t = camera.object_pose(obj)
         instances.append(FrameInstance(obj.label, category.id, R, t, obj.shape.size.copy(), bool(symmetric)))

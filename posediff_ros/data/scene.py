@@ -13,13 +13,13 @@ scenes packed closely enough for objects to hide each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..categories import NOCS_CATEGORIES, panoptic_label
+from ..categories import NOCS_CATEGORIES, CategoryTable, panoptic_label, split_panoptic_label
 from ..geometry import REAL275_INTRINSICS, Intrinsics
-from .shapes import Mesh, Shape, box, cylinder, sample_distractor, sample_shape
+from .shapes import Mesh, Shape, box, cylinder, procedural, sample_distractor, sample_shape
 
 TABLE_HEIGHT = 0.74
 DENSE_AREA = 0.6  # a dense scene's placement radius, relative to the usual one
@@ -30,9 +30,15 @@ Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 @dataclass(frozen=True)
 class SceneConfig:
-    """What a scene contains and where cameras may be. Angles in degrees, lengths in metres."""
+    """What a scene contains and where cameras may be. Angles in degrees, lengths in metres.
 
-    categories: tuple[str, ...] = ("bottle", "bowl", "camera", "can", "laptop", "mug")
+    `table` gives the ids and symmetries of the categories; `categories` the names drawn
+    from it (None: all of them, in table order). Names without a procedural generator need
+    user meshes (`shapes.load_category_meshes`, docs/conventions.md §2.1).
+    """
+
+    categories: tuple[str, ...] | None = None
+    table: CategoryTable = field(default_factory=lambda: NOCS_CATEGORIES)
     min_objects: int = 1
     max_objects: int = 6
     max_tilt_deg: float = 5.0
@@ -53,6 +59,11 @@ class SceneConfig:
     dense_prob: float = 0.25  # chance that a scene packs its objects closely, so that they hide each other
 
     def __post_init__(self):
+        if self.categories is None:
+            object.__setattr__(self, "categories", tuple(self.table.names))
+        unknown = [name for name in self.categories if name not in self.table]
+        if unknown:
+            raise ValueError(f"categories {unknown} are not in the category table ({', '.join(self.table.names)})")
         weights = self.category_weights
         if weights is not None and (len(weights) != len(self.categories) or min(weights) < 0 or sum(weights) <= 0):
             raise ValueError(f"category_weights {weights}: one non-negative weight per category {self.categories}")
@@ -75,7 +86,7 @@ class SceneObject:
 
     @property
     def category_id(self) -> int:
-        return NOCS_CATEGORIES.by_name(self.shape.category).id
+        return split_panoptic_label(self.label)[0]
 
     def world_mesh(self) -> Mesh:
         return self.shape.mesh.transformed(self.R, self.t)
@@ -85,6 +96,7 @@ class SceneObject:
 class Scene:
     objects: list[SceneObject]
     background: list[Mesh]  # table, floor and distractors, all label 0, world frame
+    table: CategoryTable = field(default_factory=lambda: NOCS_CATEGORIES)  # of the objects' category ids
 
 
 @dataclass(frozen=True)
@@ -141,8 +153,12 @@ def _place(rng, vertices_canon, R, area_radius, placed, gap, attempts=60):
 
 
 def _sample_object_shape(rng, category, split, config, library) -> Shape:
-    user = (library or {}).get(category) if split != "family" else None  # `family`: held-out families only
-    if user and rng.random() < config.user_mesh_prob:
+    user = (library or {}).get(category)
+    if not procedural(category):  # meshes only, in every split: such a category has no held-out family
+        if not user:
+            raise ValueError(f"category '{category}' has no procedural generator and no user meshes")
+        return user[rng.integers(len(user))]
+    if user and split != "family" and rng.random() < config.user_mesh_prob:  # `family`: held-out families only
         return user[rng.integers(len(user))]
     return sample_shape(category, rng, split)
 
@@ -156,7 +172,8 @@ def sample_scene(
     """A table with 1-6 category objects (and maybe distractors), none intersecting.
 
     library: optional user shapes per category (`shapes.load_mesh_library`), used in every
-    split but `family` with probability `config.user_mesh_prob` instead of a procedural shape.
+    split but `family` with probability `config.user_mesh_prob` instead of a procedural shape;
+    a category without a procedural generator always takes one of its user shapes.
     """
     n = int(rng.integers(config.min_objects, config.max_objects + 1))
     dense = rng.random() < config.dense_prob
@@ -174,7 +191,7 @@ def sample_scene(
             continue
         k = counts.get(category, 0)
         counts[category] = k + 1
-        objects.append(SceneObject(shape, panoptic_label(NOCS_CATEGORIES.by_name(category).id, k), R, t))
+        objects.append(SceneObject(shape, panoptic_label(config.table.by_name(category).id, k), R, t))
     half = rng.uniform([0.45, 0.35], [0.8, 0.6]) + area
     background = [
         box((2 * half[0], 2 * half[1], 0.04), (0.0, 0.0, -0.02)),
@@ -187,7 +204,7 @@ def sample_scene(
             t = _place(rng, mesh.vertices, R, area + 0.1, placed, config.gap)
             if t is not None:
                 background.append(mesh.transformed(R, t))
-    return Scene(objects, background)
+    return Scene(objects, background, config.table)
 
 
 # --------------------------------------------------------------------------- cameras
@@ -358,4 +375,4 @@ def add_occluders(
     standing = [_footprint(m.vertices) for m in scene.background if m.vertices[:, 2].min() > -1e-6]  # distractors
     placed = footprints + standing
     occluders = [_occluder(rng, scene, camera, footprints, placed) for camera in chosen]
-    return Scene(scene.objects, scene.background + [m for m in occluders if m is not None])
+    return replace(scene, background=scene.background + [m for m in occluders if m is not None])

@@ -1,4 +1,5 @@
-"""Procedural shapes of the six NOCS categories, in the canonical frame of docs/conventions.md §2.
+"""Procedural shapes of the six NOCS categories, in the canonical frame of docs/conventions.md §2,
+and user meshes for any category of a table (docs/conventions.md §2.1).
 
 Every shape is built in metres with +y up, then shifted so that the origin is the centre of
 its tight axis-aligned bounding box; `size` is the box extents (x, y, z). The kinds of
@@ -27,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..categories import NOCS_CATEGORIES, CategoryTable
 from .families import FAMILIES, HELD_OUT
 from .mesh import BODY as BODY  # part ids, re-exported: `load_mesh` users label faces with them
 from .mesh import HANDLE as HANDLE
 from .mesh import LENS as LENS
 from .mesh import SCREEN as SCREEN
 from .mesh import Mesh, box, cylinder, lathe
+from .mesh_checks import checked_mesh
 
 SPLITS = ("train", "val", "test", "family")  # the index of a split seeds its random streams: append only
 
@@ -121,25 +124,58 @@ def load_mesh(path: str | Path, category: str, scale: float = 1.0, parts: np.nda
     `scale` must be metres. The mesh is only translated so that its bounding-box centre is
     the origin. `parts` (F,) optionally labels faces (e.g. HANDLE for a mug's handle faces,
     needed for the mug's per-frame symmetry flag; without it a mug is never symmetric).
+    A file that cannot be rendered is refused (`mesh_checks.MeshError`, docs/conventions.md §2.1).
     """
-    import trimesh
-
-    tm = trimesh.load(str(path), force="mesh")
-    faces = np.asarray(tm.faces, np.int32)
+    vertices, faces = checked_mesh(path, scale)
     part = np.zeros(len(faces), np.int8) if parts is None else np.asarray(parts, np.int8)
-    return centred(category, Mesh(np.asarray(tm.vertices, float) * scale, faces, part), {"source": str(path)})
+    return centred(category, Mesh(vertices, faces, part), {"source": str(path)})
 
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl")
 
 
-def load_mesh_library(root: str | Path, scale: float = 1.0) -> dict[str, list[Shape]]:
-    """User meshes from root/<category>/*.{obj,ply,stl} (sorted by name), see `load_mesh`."""
+def load_mesh_library(
+    root: str | Path, scale: float = 1.0, categories: CategoryTable = NOCS_CATEGORIES
+) -> dict[str, list[Shape]]:
+    """User meshes from root/<category>/*.{obj,ply,stl} (sorted by name), see `load_mesh`.
+
+    Every folder must be named after a category of `categories` (hidden ones are skipped);
+    other files in a folder (materials, textures) are ignored.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"mesh folder {root} does not exist (expected {root}/<category>/*.obj|ply|stl)")
     library = {}
-    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name not in categories:
+            raise ValueError(
+                f"mesh folder {folder} is not named after a category of the table "
+                f"({', '.join(categories.names)}); rename it, or add '{folder.name}' to the category table"
+            )
         files = sorted(f for f in folder.iterdir() if f.suffix.lower() in MESH_SUFFIXES)
         if files:
             library[folder.name] = [load_mesh(f, folder.name, scale) for f in files]
+    return library
+
+
+def procedural(category: str) -> bool:
+    """Whether `category` has procedural families (the six NOCS names) or needs user meshes."""
+    return category in FAMILIES
+
+
+def load_category_meshes(
+    categories: CategoryTable, root: str | Path | None, scale: float = 1.0
+) -> dict[str, list[Shape]] | None:
+    """The user meshes for a category table (None without `root`); ValueError when a category
+    has neither a procedural generator nor meshes (docs/conventions.md §2.1)."""
+    library = load_mesh_library(root, scale, categories) if root is not None else None
+    for category in categories:
+        if not procedural(category.name) and not (library or {}).get(category.name):
+            where = f"in {Path(root) / category.name}" if root is not None else "(no mesh folder was given)"
+            raise ValueError(
+                f"category '{category.name}' has no procedural generator and no meshes {where}; put its "
+                f"meshes in <meshes>/{category.name}/*.obj|ply|stl (procedural: {', '.join(sorted(FAMILIES))})"
+            )
     return library
 
 

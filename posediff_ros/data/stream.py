@@ -32,7 +32,7 @@ STREAM = 7  # keeps stream seeds apart from the generate_dataset scene seeds
 class SyntheticPoseStream(IterableDataset):
     """Yields `objects.training_sample` dicts: points (N, 3) float32 camera frame (metres,
     uncentred), R (3, 3) and t (3,) float32 object -> camera, size (3,) float32 metres,
-    category int64 NOCS id, symmetric bool."""
+    category int64 id in `config.table` (NOCS by default), symmetric bool."""
 
     def __init__(
         self,

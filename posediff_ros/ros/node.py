@@ -8,7 +8,9 @@ optionally `~/points`, `~/overlay` and `/diagnostics`. The work is done by the R
 `PoseEstimator`; the node's parts each do one job: parameters.py maps the parameters to
 the engine, inputs.py converts the messages, outputs.py publishes, diagnostics.py reports,
 and a LatestFrameWorker (worker.py) runs the engine on the newest frame, dropping frames
-that wait, so the node never falls behind.
+that wait, so the node never falls behind. The mask's category ids are those of the
+checkpoint's category table, or the segmenter's ids that the `categories` parameter maps
+to the checkpoint's names (docs/conventions.md §1).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class EstimatorNode(Node):
     def __init__(self):
         super().__init__(NODE_NAME)
         self.p = read_parameters(self)
-        self.model_path, self.engine = load_engine(self.p)
+        self.model_path, self.engine = load_engine(self.p, self.get_logger().warning)
         self.outputs = FramePublisher(self, self.p)
         self.stats = FrameStats()
         self.diagnostics = (
@@ -55,7 +57,8 @@ class EstimatorNode(Node):
         self.get_logger().info(
             f"ready: model {self.model_path} on {self.engine.device}, new objects start from "
             f"{self.engine.settings.start}, depth '{self.resolve_topic_name('depth')}', "
-            f"mask '{self.resolve_topic_name('mask')}', camera info '{self.inputs.camera_info_topic}'"
+            f"mask '{self.resolve_topic_name('mask')}', camera info '{self.inputs.camera_info_topic}', "
+            f"categories {', '.join(f'{c.id}:{c.name}' for c in self.engine.categories)}"
         )
 
     def on_frame(self, depth: Image, mask: Image) -> None:

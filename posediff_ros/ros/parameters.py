@@ -3,7 +3,7 @@
 The parameters are the fields of the engine's `SamplerSettings` and `TrackingSettings`,
 with their defaults, descriptions, ranges and choices (settings.py), and the node's own.
 config/estimator.yaml is `parameter_file()` written out (`python -m posediff_ros.ros.parameters
-> config/estimator.yaml`; test_node_launch.py checks it). Importing this module needs no ROS,
+> config/estimator.yaml`; test_settings.py checks it). Importing this module needs no ROS,
 so that check runs anywhere.
 """
 
@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..categories import ABOUT_Y, NO_SYMMETRY, NOCS_CATEGORIES, Category, CategoryTable
+from ..categories import Category, CategoryTable
 from ..checkpoint import CheckpointError
 from ..estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
 from ..geometry import MIN_POINTS
 from ..paths import default_model_candidates, default_model_path
 from ..settings import Setting, check_values, described
 from ..tracking import TrackingSettings
-
-NOCS_ENTRIES = [f"{c.id}:{c.name}" + (":symmetric" if c.symmetric else "") for c in NOCS_CATEGORIES]
 
 # The node's own parameters; the engine's are described on their dataclass fields.
 NODE_PARAMETERS = [
@@ -41,8 +40,9 @@ NODE_PARAMETERS = [
     Setting("instance_category", "", "The category of every object when label_encoding is instance"),
     Setting(
         "categories",
-        NOCS_ENTRIES,
-        "Category table, entries 'id:name' or 'id:name:symmetric' (symmetric about +y); default NOCS",
+        [],
+        "Mask category ids: empty = the checkpoint's category table as it is; entries 'id:name' give the "
+        "segmenter's id of each of the checkpoint's categories to use (their symmetry is the checkpoint's)",
     ),
     Setting("frame_prefix", "posediff/", "Prefix of the objects' TF frames <prefix><category>_<k>"),
     Setting(
@@ -119,10 +119,23 @@ def descriptor(p: Setting):
 
 
 def declare(node, parameters: list[Setting]) -> dict[str, Any]:
-    """Declare `parameters` on `node` (read-only, with their descriptors); their values."""
+    """Declare `parameters` on `node` (read-only, with their descriptors); their values.
+
+    rclpy would type an empty list default as a byte array and then refuse a list of
+    strings, so such a parameter is declared as a string array without a value; left
+    unset (or set to [] in a parameter file, which rcl reads as unset) it has its default.
+    """
+    from rclpy.exceptions import ParameterUninitializedException
+    from rclpy.parameter import Parameter
+
+    values = {}
     for p in parameters:
-        node.declare_parameter(p.name, p.default, descriptor(p))
-    return {p.name: node.get_parameter(p.name).value for p in parameters}
+        node.declare_parameter(p.name, Parameter.Type.STRING_ARRAY if p.default == [] else p.default, descriptor(p))
+        try:
+            values[p.name] = node.get_parameter(p.name).value
+        except ParameterUninitializedException:
+            values[p.name] = p.default
+    return values
 
 
 def read_parameters(node) -> dict[str, Any]:
@@ -144,18 +157,62 @@ def read_parameters(node) -> dict[str, Any]:
     return values
 
 
-def category_table(entries: list[str]) -> CategoryTable:
-    def parse(entry: str) -> Category:
-        fields = entry.split(":")
-        if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "symmetric"):
-            raise ValueError(f"category entry {entry!r} is not 'id:name' or 'id:name:symmetric'")
-        return Category(int(fields[0]), fields[1], ABOUT_Y if len(fields) == 3 else NO_SYMMETRY)
-
-    return CategoryTable([parse(e) for e in entries])
+def parse_category_entry(entry: str) -> tuple[int, str, bool]:
+    """'id:name' -> (id, name, False); the deprecated 'id:name:symmetric' -> (id, name, True)."""
+    fields = entry.split(":")
+    if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "symmetric") or not fields[0].isdigit():
+        raise ValueError(f"parameter categories: entry {entry!r} is not 'id:name' (e.g. '3:mug')")
+    return int(fields[0]), fields[1], len(fields) == 3
 
 
-def load_engine(p: dict[str, Any]) -> tuple[str | Path, PoseEstimator]:
-    """The model file the parameters name and the engine they configure."""
+def node_categories(
+    entries: list[str], checkpoint: CategoryTable, warn: Callable[[str], None], source: str = "the checkpoint"
+) -> CategoryTable:
+    """The node's category table (docs/conventions.md §1): `checkpoint`'s as it is when `entries`
+    is empty, else the categories named by the entries 'id:name' under the mask ids given
+    there, each with the checkpoint's symmetry. ValueError for a name the checkpoint lacks,
+    a repeated id or name, or a ':symmetric' the checkpoint disagrees with; `warn` gets the
+    deprecation of ':symmetric'. `source` names the checkpoint in messages."""
+    if not entries:
+        return checkpoint
+    parsed = [parse_category_entry(e) for e in entries]
+    unknown = [name for _, name, _ in parsed if name not in checkpoint]
+    if unknown:
+        raise ValueError(
+            f"parameter categories names {', '.join(map(repr, unknown))}, not a category of {source}; "
+            f"its categories are {', '.join(checkpoint.names)}"
+        )
+    check_symmetric_suffixes(parsed, checkpoint, warn, source)
+    try:
+        return CategoryTable(Category(cid, name, checkpoint.by_name(name).symmetry) for cid, name, _ in parsed)
+    except ValueError as error:
+        raise ValueError(f"parameter categories: {error}") from None
+
+
+def check_symmetric_suffixes(
+    parsed: list[tuple[int, str, bool]], checkpoint: CategoryTable, warn: Callable[[str], None], source: str
+) -> None:
+    """The old form 'id:name:symmetric' (symmetric about +y): accepted for one release where the
+    checkpoint's table agrees, with a warning; refused where it does not."""
+    marked = [name for _, name, symmetric in parsed if symmetric]
+    disagree = [name for name in marked if not checkpoint.by_name(name).symmetric]
+    if disagree:
+        symmetries = ", ".join(f"{name} symmetry ({checkpoint.by_name(name).symmetry})" for name in disagree)
+        raise ValueError(
+            f"parameter categories marks {', '.join(disagree)} ':symmetric' (about +y), but {source} "
+            f"has {symmetries}: a checkpoint whose table disagrees with the node's mapping; the symmetry "
+            "comes from the checkpoint, so drop ':symmetric'"
+        )
+    if marked:
+        warn(
+            "parameter categories: the ':symmetric' suffix is deprecated and will be removed in the next "
+            "release; the symmetry comes from the checkpoint (write entries 'id:name')"
+        )
+
+
+def load_engine(p: dict[str, Any], warn: Callable[[str], None]) -> tuple[str | Path, PoseEstimator]:
+    """The model file the parameters name and the engine they configure; `warn` gets
+    deprecation warnings."""
     import torch
 
     if p["num_threads"]:
@@ -167,14 +224,15 @@ def load_engine(p: dict[str, Any]) -> tuple[str | Path, PoseEstimator]:
             + ", ".join(map(str, default_model_candidates()))
             + ")"
         )
-    categories = category_table(p["categories"])
-    if p["label_encoding"] == "instance" and p["instance_category"] not in categories:
-        raise ValueError(f"label_encoding 'instance' needs instance_category to be one of {categories.names}")
     settings = SamplerSettings(**{s.name: p[s.name] for s in SAMPLER_PARAMETERS})
     tracking = {s.name: p[s.name] for s in TRACKING_PARAMETERS}
-    engine = PoseEstimator.from_checkpoint(
-        path, p["device"], settings=settings, categories=categories, min_points=p["min_points"], **tracking
-    )
+    engine = PoseEstimator.from_checkpoint(path, p["device"], settings=settings, min_points=p["min_points"], **tracking)
+    engine.categories = node_categories(p["categories"], engine.categories, warn, f"checkpoint {path}")
+    if p["label_encoding"] == "instance" and p["instance_category"] not in engine.categories:
+        raise ValueError(
+            f"label_encoding 'instance' needs instance_category to be one of {engine.categories.names}, "
+            f"not {p['instance_category']!r}"
+        )
     return path, engine
 
 

@@ -7,6 +7,10 @@ frames, then the next scene starts. Ground-truth detections use the estimator's 
 id `<category>_<k>`, `results[0]` = category and pose, `bbox` = pose and size; an
 instance whose rotation about its +y axis is unobservable (bottle, bowl, can, a mug
 whose handle is hidden) carries a second result with class_id `symmetric`.
+
+The scenes are NOCS scenes: the generator draws the six NOCS categories and labels them
+with their NOCS ids, so the mask and the ground truth use the NOCS table
+(docs/conventions.md §1), whatever table the estimator's checkpoint has.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ class SyntheticCamera(Node):
 def ground_truth(header: Header, instances) -> Detection3DArray:
     truth = Detection3DArray(header=header)
     for instance in instances:
-        category = NOCS_CATEGORIES.by_id(instance.category).name
+        category = NOCS_CATEGORIES.by_id(instance.category).name  # the generator's ids are NOCS's
         pose = pose_msg(instance.R, instance.t)
         result = ObjectHypothesisWithPose()
         result.hypothesis.class_id, result.hypothesis.score = category, 1.0
