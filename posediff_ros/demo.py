@@ -3,8 +3,9 @@
 Renders one scene of unseen (validation-split) objects along a short camera trajectory,
 estimates every object's pose in each frame (tracking from the second frame on) and
 prints the estimates beside the ground truth. This is also the shortest example of
-using the engine from Python. The scenes are made of the NOCS categories that the
-checkpoint's category table has under their NOCS ids (docs/conventions.md §1).
+using the engine from Python. The scenes are made of the checkpoint's categories
+(docs/conventions.md §1): the NOCS ones from their procedural shapes, any other from the
+meshes of `--meshes DIR` (docs/conventions.md §2.1).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import sys
 
 import numpy as np
 
-from .categories import NOCS_CATEGORIES, CategoryTable, split_panoptic_label
+from .categories import CategoryTable, split_panoptic_label
 from .checkpoint import CheckpointError
 from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
-from .geometry import REAL275_INTRINSICS
+from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
 from .metrics import pose_errors
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
@@ -27,18 +29,14 @@ from .settings import add_options
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
 
 
-def scene_config(categories: CategoryTable) -> SceneConfig:
-    """Scenes of the table's categories that the scene generator draws: the NOCS ones, under the
-    same ids (the generator labels objects with NOCS ids). Exits when the table has none."""
-    nocs_ids = {c.name: c.id for c in NOCS_CATEGORIES}
-    drawn = tuple(c.name for c in categories if nocs_ids.get(c.name) == c.id)
-    if not drawn:
-        sys.exit(
-            f"demo: the model's categories ({', '.join(categories.names)}) are not NOCS categories under their "
-            f"NOCS ids ({', '.join(f'{c.id} {c.name}' for c in NOCS_CATEGORIES)}), of which the demo's scenes "
-            "are made; evaluate it on a dataset of its own categories (`evaluate --data DIR`)"
-        )
-    return SceneConfig(categories=drawn)
+def scene_source(categories: CategoryTable, meshes: str | None, scale: float) -> tuple[SceneConfig, dict | None]:
+    """Scenes of the table's categories and the user meshes they need; exits when a category
+    has neither a procedural generator nor meshes, or a mesh is unusable."""
+    try:
+        library: dict[str, list[Shape]] | None = load_category_meshes(categories, meshes, scale)
+    except ValueError as error:
+        sys.exit(f"demo: {error}")
+    return SceneConfig(table=categories), library
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--meshes", help="DIR/<category>/*.obj|ply|stl for categories without procedural shapes")
+    parser.add_argument("--mesh-scale", type=float, default=1.0, help="mesh file units to metres")
     add_options(
         parser, SamplerSettings, SAMPLER_OPTIONS, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"}
     )
@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"demo: {error}")
         print(f"model: {checkpoint} on {estimator.device}")
 
-    config = scene_config(estimator.categories)
+    config, library = scene_source(estimator.categories, args.meshes, args.mesh_scale)
     rng = np.random.default_rng(args.seed)
-    scene = sample_scene(rng, config, split="val")
+    scene = sample_scene(rng, config, split="val", library=library)
     renderer = SceneRenderer(scene)
     for index, camera in enumerate(camera_trajectory(rng, scene, args.frames, config)):
         frame = render_frame(renderer, camera, REAL275_INTRINSICS, rng, DepthNoise(), MaskNoise())
@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f" {'rot err':>8} {'cm err':>7}")
         for o in result.objects:
             gt = truth[o.label]
-            rotation, translation = pose_errors(o.R[None], o.t[None], gt.R[None], gt.t[None], [gt.symmetric])
+            symmetry = instance_symmetry(estimator.categories.by_name(o.category).symmetry, gt.symmetric)
+            rotation, translation = pose_errors(
+                o.R[None], o.t[None], gt.R[None], gt.t[None], SymmetryBatch.of([symmetry])
+            )
             mode = "track" if o.tracked else "single"
             print(
                 f"{o.label:>6} {o.category:<8} {mode:<6} {np.array2string(o.t, precision=3):<24} "

@@ -1,21 +1,24 @@
 """Categories of the user's own table from the user's meshes (issue #14): generate_dataset,
-the training stream, `train` writing the table into its checkpoints, and the mesh checks."""
+the training stream, `train` writing the table into its checkpoints, the demo, and the mesh checks."""
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
 
+from posediff_ros import demo
 from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, Symmetry, write_category_table
-from posediff_ros.checkpoint import checkpoint_categories, load_checkpoint
+from posediff_ros.checkpoint import checkpoint_categories, load_checkpoint, save_checkpoint
 from posediff_ros.data.generate import main as generate_dataset
 from posediff_ros.data.layout import SyntheticDataset, dataset_categories
 from posediff_ros.data.mesh_checks import MeshError
 from posediff_ros.data.scene import SceneConfig, sample_scene
 from posediff_ros.data.shapes import load_category_meshes, load_mesh
 from posediff_ros.data.stream import SyntheticPoseStream
+from posediff_ros.model import PoseNet
 from posediff_ros.train import main as train
 from posediff_ros.train import run_categories
 from posediff_ros.train_config import TrainConfig
@@ -188,3 +191,14 @@ def test_meshes_without_a_stream_to_render_them_are_refused(tmp_path):
         TrainConfig(data="disk", data_dir=str(tmp_path), val_dir=str(tmp_path), meshes=str(tmp_path))
     with pytest.raises(ValueError, match="mesh_scale must be positive"):
         TrainConfig(mesh_scale=0.0)
+
+
+def test_demo_renders_the_checkpoint_s_categories_from_meshes(tmp_path, meshes, capsys):
+    checkpoint = tmp_path / "mine.pt"
+    save_checkpoint(checkpoint, PoseNet(), categories=TABLE.as_entries())
+    demo.main(["--checkpoint", str(checkpoint), "--frames", "1", "--meshes", str(meshes), "--device", "cpu"])
+    printed = capsys.readouterr().out
+    rows = [line.split() for line in printed.splitlines() if re.match(r"\s*\d{4,} ", line)]
+    assert rows and {row[1] for row in rows} <= {"tote", "bracket"}, printed
+    with pytest.raises(SystemExit, match="category 'tote' has no procedural generator"):
+        demo.main(["--checkpoint", str(checkpoint), "--frames", "1", "--device", "cpu"])
