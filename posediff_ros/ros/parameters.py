@@ -91,7 +91,7 @@ PARAMETER_FILE_HEADER = """\
 
 def parameter_file() -> str:
     """config/estimator.yaml: every parameter with its default, and its description, range
-    and choices as the comment above it."""
+    and choices as the comment above it; one whose default is an empty list commented out."""
     lines = []
     for p in PARAMETERS:
         comment = p.description + (f" [{p.range[0]},{KEEP_TOGETHER}{p.range[1]}]" if p.range else "")
@@ -100,7 +100,9 @@ def parameter_file() -> str:
             line.replace(KEEP_TOGETHER, " ")
             for line in textwrap.wrap(comment, width=110, initial_indent="    # ", subsequent_indent="    # ")
         ]
-        lines.append(f"    {p.name}: {json.dumps(p.default)}")
+        # An empty list has no type in a parameter file (rcl leaves it unset, rclcpp refuses it),
+        # so a parameter whose default is one is shown as a comment: unset, it has that default.
+        lines.append(f"    {'# ' if p.default == [] else ''}{p.name}: {json.dumps(p.default)}")
     return PARAMETER_FILE_HEADER + "\n".join(lines) + "\n"
 
 
