@@ -6,13 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from posediff_ros import evaluate
 from posediff_ros.categories import split_panoptic_label
+from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.housecat6d import (
     HOUSECAT6D_CATEGORIES,
     HouseCat6DDataset,
     housecat6d_instances,
     read_housecat6d_frame,
 )
+from posediff_ros.model import PoseNet
+from posediff_ros.train import run_categories
+from posediff_ros.train_config import TrainConfig
 
 K = np.array([[900.0, 0.0, 5.5], [0.0, 910.0, 3.5], [0.0, 0.0, 1.0]])
 W, H = 12, 8
@@ -106,3 +111,16 @@ def test_missing_label_keys_are_named(root):
     (root / "test_scene1" / "intrinsics.txt").write_text("1 2 3\n")
     with pytest.raises(ValueError, match="3x3"):
         read_housecat6d_frame(root / "test_scene1", 0)
+
+
+def test_train_and_evaluate_read_it_with_its_table(root, tmp_path):
+    assert run_categories(TrainConfig(data="housecat6d", data_dir=str(root))) == HOUSECAT6D_CATEGORIES
+    checkpoint = tmp_path / "housecat.pt"
+    save_checkpoint(checkpoint, PoseNet(), categories=HOUSECAT6D_CATEGORIES.as_entries())
+    summary = evaluate.run(["--housecat6d", str(root), "--checkpoint", str(checkpoint), "--device", "cpu"])
+    assert set(summary["table"]["per_category"]) == {"bottle", "cup"} and summary["instances"] == 4
+    assert "HouseCat6D test" in summary["dataset"]
+    nocs = tmp_path / "nocs.pt"
+    save_checkpoint(nocs, PoseNet())  # id 2 is a bowl there, a bottle in HouseCat6D
+    with pytest.raises(SystemExit, match="id 2 is bottle in the dataset's table but bowl"):
+        evaluate.run(["--housecat6d", str(root), "--checkpoint", str(nocs), "--device", "cpu"])

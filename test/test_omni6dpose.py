@@ -11,7 +11,9 @@ import zlib
 import numpy as np
 import pytest
 
+from posediff_ros import evaluate
 from posediff_ros.categories import ABOUT_Y, Symmetry
+from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.omni6dpose import (
     Omni6DPoseDataset,
     category_name,
@@ -22,6 +24,7 @@ from posediff_ros.data.omni6dpose import (
     read_exr_pure,
     read_omni6dpose_mask,
 )
+from posediff_ros.model import PoseNet
 
 EXR_TYPES = {np.dtype(np.uint32): 0, np.dtype(np.float16): 1, np.dtype(np.float32): 2}
 W, H = 8, 20  # more rows than one 16-line ZIP chunk
@@ -237,3 +240,12 @@ def test_intrinsics_scale_with_the_image_and_names_become_words():
     assert (i.fx, i.fy, i.cx, i.cy, i.width, i.height) == (450, 450, 320, 180, 640, 360)
     assert [category_name(n) for n in ("toy car", "t-shirt", "3d_glasses")] == ["toy_car", "t_shirt", "_3d_glasses"]
     assert class_symmetry([]).none and class_symmetry([Symmetry(z=2), ABOUT_Y]) == Symmetry(z=2)
+
+
+def test_evaluate_reports_vus_beside_the_accuracies(root, tmp_path, capsys):
+    dataset = Omni6DPoseDataset(root, "rope")
+    checkpoint = tmp_path / "omni.pt"
+    save_checkpoint(checkpoint, PoseNet(), categories=dataset.categories.as_entries())
+    summary = evaluate.run(["--omni6dpose", str(root), "--checkpoint", str(checkpoint), "--device", "cpu"])
+    assert set(summary["vus"]["per_category"]) == set(summary["table"]["per_category"])
+    assert "vus_10deg5cm" in summary["vus"]["mean"] and "vus_10deg5cm" in capsys.readouterr().out
