@@ -26,6 +26,7 @@ PANOPTIC_DIVISOR = 1000
 AXES = ("x", "y", "z")
 ORDER_WORDS = {"none": 1, "half": 2, "quarter": 4}  # Omni6DPose's words for n-fold turns
 ANY = 0  # the order of a continuous symmetry about an axis
+ORDER_NAMES = {order: word for word, order in ORDER_WORDS.items()} | {ANY: "any"}
 
 
 def _parse_order(axis: str, value) -> int:
@@ -121,8 +122,7 @@ class Symmetry:
     def __str__(self) -> str:
         if self.everything:
             return "any"
-        words = {v: k for k, v in ORDER_WORDS.items()} | {ANY: "any"}
-        parts = [f"{a}: {words.get(getattr(self, a), getattr(self, a))}" for a in AXES if getattr(self, a) != 1]
+        parts = [f"{a}: {self._order_name(a)}" for a in AXES if getattr(self, a) != 1]
         return ", ".join(parts) if parts else "none"
 
     def as_spec(self) -> str | dict:
@@ -135,8 +135,11 @@ class Symmetry:
         if len(turned) == 1:  # the short form: `y` (continuous), `z2` (a half turn)
             order = getattr(self, turned[0])
             return turned[0] + ("" if order == ANY else str(order))
-        words = {v: k for k, v in ORDER_WORDS.items()} | {ANY: "any"}
-        return {a: words.get(getattr(self, a), getattr(self, a)) for a in AXES}
+        return {a: self._order_name(a) for a in AXES}
+
+    def _order_name(self, axis: str) -> str | int:
+        """An axis's order in Omni6DPose's words where it has one (half, any, ...), else the number."""
+        return ORDER_NAMES.get(getattr(self, axis), getattr(self, axis))
 
 
 NO_SYMMETRY = Symmetry()

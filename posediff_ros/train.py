@@ -45,7 +45,7 @@ from .checkpoint import (
 )
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings, auto_device
-from .geometry import CategorySymmetries, centre_points, pose_to_vector, vector_to_pose
+from .geometry import CategorySymmetries, SymmetryBatch, centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
 from .objective import TrainingObjective
@@ -457,11 +457,12 @@ class Trainer:
         points = val["points"].to(self.device)
         centred, centroid = centre_points(points)
         names = [self.categories.by_id(int(c)).name for c in val["category"]]
+        symmetry = self.symmetries(val["category"], val["symmetric"])
         results = {}
         chunks = range(0, len(points), 64)
         if self.config.stage != "scratch":  # scratch trains no regression head
             R_reg, t_reg = vector_to_pose(torch.cat([model.regress(model.encode(centred[i : i + 64])) for i in chunks]))
-            results["regression"] = self._table(R_reg, t_reg + centroid, val, names)
+            results["regression"] = self._table(R_reg, t_reg + centroid, val, names, symmetry)
         for head, start in VALIDATED_STARTS[self.config.stage].items():
             estimator = PoseEstimator(
                 model,
@@ -472,12 +473,12 @@ class Trainer:
             poses = [estimator.estimate_points(val["points"][i : i + 64].numpy()) for i in chunks]
             R = np.concatenate([p.R for p in poses])
             t = np.concatenate([p.t for p in poses])
-            results[head] = self._table(R, t, val, names)
+            results[head] = self._table(R, t, val, names, symmetry)
         return results
 
-    def _table(self, R, t, val, names) -> dict:
+    @staticmethod
+    def _table(R, t, val, names, symmetry: SymmetryBatch) -> dict:
         R, t = (x.cpu().numpy() if torch.is_tensor(x) else x for x in (R, t))
-        symmetry = self.symmetries(val["category"], val["symmetric"])
         rotation, translation = pose_errors(R, t, val["R"].numpy(), val["t"].numpy(), symmetry)
         return accuracy_table(rotation, translation, names)
 

@@ -9,7 +9,7 @@ when each object was matched to its own track, so "all tracked" checks the assoc
 
 import numpy as np
 import pytest
-from test_node_dds import Harness, K, NodeProcess, synthetic_frames
+from test_node_dds import Harness, K, NodeProcess, synthetic_frames, topics_under
 
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.geometry import backproject
@@ -41,12 +41,7 @@ def node(tmp_path_factory):
             "track_gate": "0.1",
             "max_jump": str(MAX_JUMP),
         },
-        remap={
-            "depth": "/centroid/depth",
-            "mask": "/centroid/mask",
-            "camera_info": "/centroid/camera_info",
-            "object_poses": "/centroid/object_poses",
-        },
+        remap=topics_under("/centroid"),
     )
     try:
         process.wait_for_line(r"ready: model", timeout=90)

@@ -55,6 +55,12 @@ TIMEOUT = 20.0  # seconds for anything that should happen within one or two fram
 RESEND_AFTER = 5.0  # seconds without poses before a frame is sent again (see Harness.poses_for)
 
 
+def topics_under(namespace: str) -> dict[str, str]:
+    """Remappings of the node's inputs and poses into `namespace`, where a
+    `Harness(name, namespace, poses_topic=namespace + "/object_poses")` meets them."""
+    return {name: f"{namespace}/{name}" for name in ("depth", "mask", "camera_info", "object_poses")}
+
+
 class NodeProcess:
     """`python -m posediff_ros.ros.node` with its output collected line by line."""
 
@@ -495,13 +501,7 @@ def test_accuracy_with_the_shipped_model():
 
     process = NodeProcess(
         params={"device": "cpu"},
-        remap={
-            "depth": "/acc/depth",
-            "mask": "/acc/mask",
-            "camera_info": "/acc/camera_info",
-            "object_poses": "/acc/object_poses",
-            "__node": "posediff_accuracy",
-        },
+        remap={**topics_under("/acc"), "__node": "posediff_accuracy"},
     )
     harness = None
     try:

@@ -17,7 +17,7 @@ import pytest
 if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)", allow_module_level=True)
 
-from test_node_dds import Harness, NodeProcess, synthetic_frames, wait_until  # noqa: E402
+from test_node_dds import Harness, NodeProcess, synthetic_frames, topics_under, wait_until  # noqa: E402
 
 from posediff_ros.checkpoint import save_checkpoint  # noqa: E402
 from posediff_ros.model import PoseNet  # noqa: E402
@@ -47,13 +47,7 @@ def test_signal_during_inference_exits_cleanly(tmp_path, signum):
             "steps": "80",
             "diagnostics_period": "0.1",
         },
-        remap={
-            "depth": "/stop/depth",
-            "mask": "/stop/mask",
-            "camera_info": "/stop/camera_info",
-            "object_poses": "/stop/object_poses",
-            "__node": NAME,
-        },
+        remap={**topics_under("/stop"), "__node": NAME},
     )
     harness = None
     try:

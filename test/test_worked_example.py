@@ -20,10 +20,11 @@ import trimesh
 if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)", allow_module_level=True)
 
-from test_node_dds import Harness, NodeProcess, wait_until  # noqa: E402
+from test_node_dds import Harness, NodeProcess, topics_under, wait_until  # noqa: E402
 from test_user_categories import bracket  # noqa: E402
 
 from posediff_ros.data.layout import SyntheticDataset  # noqa: E402
+from posediff_ros.ros.messages import track_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -77,19 +78,14 @@ def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
     model = re.search(r"model_path:=(\S+)", node_command).group(1)
     node = NodeProcess(
         params={"model_path": str(tmp_path / model), "device": "cpu", "num_threads": "1", "diagnostics_period": "0.5"},
-        remap={
-            "depth": "/mine/depth",
-            "mask": "/mine/mask",
-            "camera_info": "/mine/camera_info",
-            "object_poses": "/mine/object_poses",
-        },
+        remap=topics_under("/mine"),
     )
     harness = None
     try:
         node.wait_for_line(r"ready: model", timeout=90)
         frame = SyntheticDataset(tmp_path / "data" / "mine_val")[0]
         table = {1: "tote", 2: "bracket"}
-        expected = {f"{table[i.label // 1000]}_{i.label % 1000}" for i in frame.instances}
+        expected = {track_name(table[i.category], i.label, "panoptic") for i in frame.instances}
         harness = Harness("posediff_test_worked_example", "/mine", poses_topic="/mine/object_poses")
         harness.wait_connected()
         header = harness.publish(frame.depth, frame.mask.astype("uint16"), intrinsics=frame.intrinsics)
