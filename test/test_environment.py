@@ -25,6 +25,9 @@ FASTDDS_SHM_PROFILE = REPO / "config" / "fastdds_shm.xml"
 UPSTREAM_TYPE_HASHES = {
     # vision_msgs 4.1.1
     ("vision_msgs.msg", "Detection3DArray"): "RIHS01_793f5eab9595ac1c0da07873cc859db42eae51f0ee76056db8562515d830e018",
+    # vision_msgs 4.1.1 as built from the upstream fields (Detection2D, BoundingBox2D, vision_msgs'
+    # own Pose2D and Point2D); the array's hash covers every message it references
+    ("vision_msgs.msg", "Detection2DArray"): "RIHS01_214274120007f4a683866481336b70310268cfa107aebe9d594a6acf75bda968",
     # tf2_msgs (geometry2), as listed for ROS 2 Jazzy
     ("tf2_msgs.msg", "TFMessage"): "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087",
 }
