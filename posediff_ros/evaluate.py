@@ -9,6 +9,8 @@ docs/conventions.md §7; optionally writes it as JSON with the settings and spee
 line per instance, and plots.
 
     evaluate --data DIR [--checkpoint PATH] [--tracking] [--json FILE] [--plots DIR]
+    evaluate --data DIR --mask-source detections --box-jitter 4,0.08   (boxes, posediff_ros/segment)
+    evaluate --data DIR --mask-source semantic                         (class-per-pixel images)
     evaluate --nocs ROOT --nocs-split real_test ...
     evaluate --housecat6d ROOT [--housecat6d-split test] ...
     evaluate --omni6dpose ROOT [--omni6dpose-split rope] ...   (adds VUS@n°m cm, posediff_ros/vus.py)
@@ -38,6 +40,7 @@ from .metrics import accuracy_table, format_table, pose_errors
 from .model import PoseNet
 from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_rotation_samples
+from .segment.simulated import MASK_SOURCES, BoxJitter, SimulatedSource
 from .settings import add_options, described
 from .tracking import TrackingSettings
 from .vus import format_vus_table, vus_table
@@ -205,11 +208,18 @@ class Evaluation:
 
 
 def evaluate_frames(
-    estimator: PoseEstimator, frames: Sequence, *, tracking: bool, categories: CategoryTable | None = None
+    estimator: PoseEstimator,
+    frames: Sequence,
+    *,
+    tracking: bool,
+    categories: CategoryTable | None = None,
+    source: SimulatedSource | None = None,
 ) -> Evaluation:
     """Run the engine over `frames` (data.layout.Frame items, in scene order) and score them.
 
-    `categories` (default: the estimator's table) names the ground truth's ids. With
+    `categories` (default: the estimator's table) names the ground truth's ids. `source`
+    makes each frame's labels from its ground-truth mask as a detector's boxes or a class map
+    would give them (outside the timed estimate()); None: the ground-truth mask. With
     `tracking`, consecutive frames of a scene are tracked and tracks are reset whenever the
     scene changes. The first frame is also run once untimed beforehand, so that one-off
     costs (CUDA context, kernel selection, allocator) stay out of the speed.
@@ -227,8 +237,9 @@ def evaluate_frames(
         if frame.scene != scene:
             estimator.reset_tracks()
             scene = frame.scene
+        labels = frame.mask if source is None else source.labels(frame)
         start = time.perf_counter()
-        estimate = estimator.estimate(frame.depth, frame.mask, frame.intrinsics, track=tracking)
+        estimate = estimator.estimate(frame.depth, labels, frame.intrinsics, track=tracking)
         evaluation.seconds += time.perf_counter() - start
         evaluation.frames += 1
         evaluation.objects += len(estimate.objects)
@@ -472,6 +483,21 @@ def _parser() -> argparse.ArgumentParser:
     add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
     add_options(p, TrackingSettings, TRACKING_OPTIONS)
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
+    p.add_argument(
+        "--mask-source",
+        choices=MASK_SOURCES,
+        default="masks",
+        help="the engine's labels: the ground-truth masks, the object pixels of boxes around them "
+        "(Detection2DArray input), or instances of the ground-truth class map (label_encoding semantic)",
+    )
+    p.add_argument(
+        "--box-jitter",
+        type=BoxJitter.parse,
+        default=BoxJitter(),
+        metavar="SHIFT,SCALE",
+        help="with --mask-source detections: shift each box by up to SHIFT pixels and resize it by up to "
+        "SCALE per axis, drawn from --seed (e.g. 4,0.08; default: tight boxes)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")
     p.add_argument("--seed", type=int, default=0)
@@ -511,8 +537,9 @@ def run(argv: list[str] | None = None) -> dict:
     estimator = estimator_or_exit(checkpoint, settings, args)
     settings = estimator.settings  # with `start` resolved for this model
     frames = frames_or_exit(args, estimator.categories)
+    source = SimulatedSource(args.mask_source, args.box_jitter, estimator.categories, estimator.min_points, args.seed)
     try:
-        evaluation = evaluate_frames(estimator, frames, tracking=args.tracking)
+        evaluation = evaluate_frames(estimator, frames, tracking=args.tracking, source=source)
     except CategoryMismatch as error:
         raise SystemExit(f"evaluate: {error}") from None
     results = evaluation.results
@@ -543,6 +570,8 @@ def run(argv: list[str] | None = None) -> dict:
         "checkpoint": str(checkpoint),
         "settings": asdict(settings),
         "tracking": args.tracking,
+        "mask_source": args.mask_source,
+        "box_jitter": asdict(args.box_jitter),
         "recheck_angle": args.recheck_angle,
         "track_blend": args.track_blend,
         "seed": args.seed,

@@ -1,0 +1,186 @@
+"""Detection boxes -> panoptic labels: the object's own depth pixels inside each box.
+
+A box also holds the table it stands on and whatever is behind it; their points would
+bend the object's cloud, so a box is never used as a rectangle mask. Per box:
+
+1. the support plane (a table, a shelf, a wall behind) is fitted by RANSAC in a ring
+   around the box, where the detector's box leaves only background; the pixels in the box
+   on that plane or behind it are removed;
+2. the rest is split into depth-continuous parts (components.depth_components), which
+   separates the object from background behind it and from what stands in front;
+3. the part with the most pixels, each weighted by its closeness to the box centre (a
+   detector centres its box on the object), is the object.
+
+Boxes whose object has fewer than `min_points` valid depth pixels are skipped and reported.
+Where boxes overlap, each pixel goes to the nearer object (the smaller median depth): the
+nearer one occludes the other there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..geometry import Intrinsics, backproject, valid_depth
+from .components import depth_components
+
+RING = 0.25
+"""The support plane is fitted between the box and the box grown by this fraction of its
+half-size (plus RING_PIXELS) on every side: beyond the ±8 % size error of a detector."""
+RING_PIXELS = 4
+PLANE_TOLERANCE = 0.01
+"""Metres: points this close to the support plane are on it (sensor noise, and the
+lowest centimetre of the object, which the table would otherwise join)."""
+MIN_PLANE_FRACTION = 0.3  # of the ring's points on one plane, for it to count as the support
+MIN_PLANE_POINTS = 30
+RANSAC_ITERATIONS = 64
+RANSAC_POINTS = 2000  # ring points the hypotheses are scored on (a random subset)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A detection box in depth-image pixels, as vision_msgs/BoundingBox2D holds it.
+
+    Pixel centres are at integer coordinates (u the column, v the row, docs/conventions.md §3).
+    """
+
+    u: float  # centre column
+    v: float  # centre row
+    width: float  # size_x: extent along the box's own x axis
+    height: float  # size_y
+    theta: float = 0.0  # radians from the image's x axis to the box's
+
+    def problem(self, image_width: int, image_height: int) -> str | None:
+        """Why the box cannot be used in an image of this size; None when it can."""
+        values = (self.u, self.v, self.width, self.height, self.theta)
+        if not all(math.isfinite(x) for x in values):
+            return "has a NaN or infinite value"
+        if self.width <= 0 or self.height <= 0:
+            return f"is empty ({self.width:g} x {self.height:g} pixels)"
+        v0, v1, u0, u1 = self.bounds(image_width, image_height)
+        if v0 >= v1 or u0 >= u1:
+            return f"lies outside the {image_width}x{image_height} image"
+        return None
+
+    def half_extents(self, grow: float = 0.0) -> tuple[float, float]:
+        """Half the width and height, grown by `grow` of themselves plus RING_PIXELS when grow > 0."""
+        extra = RING_PIXELS if grow > 0 else 0.0
+        return 0.5 * self.width * (1 + grow) + extra, 0.5 * self.height * (1 + grow) + extra
+
+    def bounds(self, image_width: int, image_height: int, grow: float = 0.0) -> tuple[int, int, int, int]:
+        """(v0, v1, u0, u1): the rows v0..v1-1 and columns u0..u1-1 holding the (grown) box, in the image."""
+        hw, hh = self.half_extents(grow)
+        c, s = abs(math.cos(self.theta)), abs(math.sin(self.theta))
+        du, dv = hw * c + hh * s, hw * s + hh * c
+        u0, u1 = max(math.ceil(self.u - du), 0), min(math.floor(self.u + du) + 1, image_width)
+        v0, v1 = max(math.ceil(self.v - dv), 0), min(math.floor(self.v + dv) + 1, image_height)
+        return v0, v1, u0, u1
+
+    def local(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates in the box's own frame: along its x and y axes from its centre."""
+        c, s = math.cos(self.theta), math.sin(self.theta)
+        return (u - self.u) * c + (v - self.v) * s, -(u - self.u) * s + (v - self.v) * c
+
+    def centre_weight(self, u: np.ndarray, v: np.ndarray, grow: float = 0.0) -> np.ndarray:
+        """1 at the centre falling to 0 at the (grown) box's edge, negative outside."""
+        x, y = self.local(u, v)
+        hw, hh = self.half_extents(grow)
+        return 1.0 - np.maximum(np.abs(x) / hw, np.abs(y) / hh)
+
+
+@dataclass
+class BoxObjects:
+    """The objects found in a frame's boxes."""
+
+    labels: np.ndarray  # (H, W) int32: each box's label on its object's pixels, 0 elsewhere
+    skipped: dict[int, str] = field(default_factory=dict)  # index of a box -> why it gave no object
+
+
+def box_objects(
+    depth_m: np.ndarray, intrinsics: Intrinsics, boxes: Sequence[Box], labels: Sequence[int], min_points: int
+) -> BoxObjects:
+    """Label each box's object pixels with its label (e.g. panoptic category_id * 1000 + k).
+
+    depth_m: (H, W) metres, non-finite or <= 0 invalid; boxes in its pixels; labels: one
+    non-zero label per box. Deterministic: the RANSAC draws are seeded per frame.
+    """
+    height, width = depth_m.shape
+    result = BoxObjects(np.zeros(depth_m.shape, dtype=np.int32))
+    rng = np.random.default_rng(0)
+    found = []  # (median depth, label, (v0, u0), window mask)
+    for index, (box, label) in enumerate(zip(boxes, labels, strict=True)):
+        problem = box.problem(width, height)
+        if problem is not None:
+            result.skipped[index] = f"box {problem}"
+            continue
+        corner, mask = object_pixels(depth_m, intrinsics, box, rng)
+        window = depth_m[corner[0] : corner[0] + mask.shape[0], corner[1] : corner[1] + mask.shape[1]]
+        if mask.sum() < max(min_points, 1):
+            result.skipped[index] = (
+                f"{int(mask.sum())} object pixels with valid depth in the box, fewer than the minimum of {min_points}"
+            )
+            continue
+        found.append((float(np.median(window[mask])), label, corner, mask))
+    for _, label, (v0, u0), mask in sorted(found, key=lambda f: -f[0]):  # far first: nearer objects overwrite
+        result.labels[v0 : v0 + mask.shape[0], u0 : u0 + mask.shape[1]][mask] = label
+    return result
+
+
+def object_pixels(
+    depth_m: np.ndarray, intrinsics: Intrinsics, box: Box, rng: np.random.Generator
+) -> tuple[tuple[int, int], np.ndarray]:
+    """The object's pixels in a usable `box`: ((v0, u0), (h, w) bool mask of the window at row v0, column u0)."""
+    height, width = depth_m.shape
+    v0, v1, u0, u1 = box.bounds(width, height, grow=RING)
+    v, u = np.mgrid[v0:v1, u0:u1]
+    window = depth_m[v0:v1, u0:u1]
+    window_intrinsics = Intrinsics(
+        intrinsics.fx, intrinsics.fy, intrinsics.cx - u0, intrinsics.cy - v0, u1 - u0, v1 - v0
+    )
+    inside = box.centre_weight(u, v) >= 0
+    ring = (box.centre_weight(u, v, grow=RING) >= 0) & ~inside
+    keep = inside & valid_depth(window)
+    plane = support_plane(backproject(window, ring, window_intrinsics), rng)
+    if plane is not None:
+        normal, offset = plane
+        points = backproject(window, keep, window_intrinsics).astype(np.float64)
+        keep[keep] = points @ normal + offset > PLANE_TOLERANCE  # above the plane, on the camera's side
+    parts, count = depth_components(window, keep)
+    if count == 0:
+        return (v0, u0), keep
+    score = np.bincount(parts.ravel(), weights=box.centre_weight(u, v).ravel(), minlength=count + 1)
+    return (v0, u0), parts == 1 + int(np.argmax(score[1:]))
+
+
+def support_plane(points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+    """The plane most of `points` (N, 3) lie on, as (unit normal n, offset d) with n·X + d = 0.
+
+    RANSAC over RANSAC_ITERATIONS random triples at once, scored by the points within
+    PLANE_TOLERANCE, then refitted by least squares to the winner's inliers. d > 0: the camera
+    (the origin) is on the side n points to. None when fewer than MIN_PLANE_FRACTION of the
+    points (or MIN_PLANE_POINTS) lie on one plane.
+    """
+    if len(points) < MIN_PLANE_POINTS:
+        return None
+    points = points.astype(np.float64)
+    if len(points) > RANSAC_POINTS:
+        points = points[rng.choice(len(points), RANSAC_POINTS, replace=False)]
+    triples = points[rng.integers(0, len(points), (RANSAC_ITERATIONS, 3))]
+    normals = np.cross(triples[:, 1] - triples[:, 0], triples[:, 2] - triples[:, 0])
+    lengths = np.linalg.norm(normals, axis=1)
+    proper = lengths > 1e-12  # three distinct, non-collinear points
+    if not proper.any():
+        return None
+    normals = normals[proper] / lengths[proper, None]
+    offsets = -np.einsum("ij,ij->i", normals, triples[proper, 0])
+    inliers = np.abs(points @ normals.T + offsets) <= PLANE_TOLERANCE  # (N, hypotheses)
+    chosen = points[inliers[:, int(np.argmax(inliers.sum(0)))]]
+    if len(chosen) < max(MIN_PLANE_FRACTION * len(points), MIN_PLANE_POINTS):
+        return None
+    centre = chosen.mean(0)
+    normal = np.linalg.svd(chosen - centre, full_matrices=False)[2][-1]
+    offset = -float(normal @ centre)
+    return (normal, offset) if offset > 0 else (-normal, -offset)
