@@ -128,17 +128,19 @@ def test_unusable_boxes_are_skipped_with_the_reason(box, reason):
     assert not result.labels.any()
 
 
-def test_support_plane_is_found_among_outliers_and_only_when_there_is_one():
+def test_support_plane_is_found_among_outliers_and_only_below_the_object():
     rng = np.random.default_rng(3)
     normal = np.array([0.0, -0.6, -0.8])
     on_plane = rng.uniform(-0.3, 0.3, (800, 3))
     on_plane -= (on_plane @ normal + 0.5)[:, None] * normal  # n·X + 0.5 = 0
     on_plane += rng.normal(0, 0.002, on_plane.shape)
     outliers = rng.uniform(-0.3, 0.3, (400, 3)) + [0, 0, 0.8]
-    found_normal, offset = support_plane(np.concatenate((on_plane, outliers)), rng)
+    above = on_plane[:100] + 0.05 * normal  # an object standing on it, on the camera's side
+    found_normal, offset = support_plane(np.concatenate((on_plane, outliers)), above, rng)
     assert abs(abs(found_normal @ normal) - 1) < 1e-3 and abs(offset - 0.5) < PLANE_TOLERANCE / 2
     assert offset > 0  # the camera's side
-    assert support_plane(rng.normal(0, 0.2, (500, 3)) + [0, 0, 1], rng) is None
+    assert support_plane(np.concatenate((on_plane, outliers)), on_plane[:100] - 0.05 * normal, rng) is None  # in front
+    assert support_plane(rng.normal(0, 0.2, (500, 3)) + [0, 0, 1], above, rng) is None
 
 
 # --------------------------------------------------------------------------- class maps

@@ -4,8 +4,10 @@ A box also holds the table it stands on and whatever is behind it; their points 
 bend the object's cloud, so a box is never used as a rectangle mask. Per box:
 
 1. the support plane (a table, a shelf, a wall behind) is fitted by RANSAC in a ring
-   around the box, where the detector's box leaves only background; the pixels in the box
-   on that plane or behind it are removed;
+   around the box, where the detector's box leaves mostly background, among the planes
+   that most of the box's points lie above (not a plane through the object, nor an
+   occluder's face in front of it); the pixels in the box on that plane or behind it are
+   removed;
 2. the rest is split into depth-continuous parts (components.depth_components), which
    separates the object from background behind it and from what stands in front;
 3. the part with the most pixels, each weighted by its closeness to the box centre (a
@@ -143,10 +145,10 @@ def object_pixels(
     inside = box.centre_weight(u, v) >= 0
     ring = (box.centre_weight(u, v, grow=RING) >= 0) & ~inside
     keep = inside & valid_depth(window)
-    plane = support_plane(backproject(window, ring, window_intrinsics), rng)
+    points = backproject(window, keep, window_intrinsics).astype(np.float64)
+    plane = support_plane(backproject(window, ring, window_intrinsics), points, rng)
     if plane is not None:
         normal, offset = plane
-        points = backproject(window, keep, window_intrinsics).astype(np.float64)
         keep[keep] = points @ normal + offset > PLANE_TOLERANCE  # above the plane, on the camera's side
     parts, count = depth_components(window, keep)
     if count == 0:
@@ -155,32 +157,38 @@ def object_pixels(
     return (v0, u0), parts == 1 + int(np.argmax(score[1:]))
 
 
-def support_plane(points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
-    """The plane most of `points` (N, 3) lie on, as (unit normal n, offset d) with n·X + d = 0.
+def support_plane(ring: np.ndarray, box: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+    """The plane most `ring` points (N, 3) lie on, among those that most `box` points (M, 3) lie
+    above, as (unit normal n, offset d) with n·X + d = 0 and d > 0 (the camera, at the origin,
+    on the side n points to).
 
-    RANSAC over RANSAC_ITERATIONS random triples at once, scored by the points within
-    PLANE_TOLERANCE, then refitted by least squares to the winner's inliers. d > 0: the camera
-    (the origin) is on the side n points to. None when fewer than MIN_PLANE_FRACTION of the
-    points (or MIN_PLANE_POINTS) lie on one plane.
+    RANSAC over RANSAC_ITERATIONS random triples of ring points at once, scored by the ring
+    points within PLANE_TOLERANCE; a hypothesis counts only where the median box point lies
+    more than PLANE_TOLERANCE above it. The winner is refitted by least squares to its inliers.
+    None when no such plane holds MIN_PLANE_FRACTION of the ring points (or MIN_PLANE_POINTS).
     """
-    if len(points) < MIN_PLANE_POINTS:
+    if len(ring) < MIN_PLANE_POINTS or len(box) == 0:
         return None
-    points = points.astype(np.float64)
-    if len(points) > RANSAC_POINTS:
-        points = points[rng.choice(len(points), RANSAC_POINTS, replace=False)]
-    triples = points[rng.integers(0, len(points), (RANSAC_ITERATIONS, 3))]
+    ring, box = (_subset(p.astype(np.float64), RANSAC_POINTS, rng) for p in (ring, box))
+    triples = ring[rng.integers(0, len(ring), (RANSAC_ITERATIONS, 3))]
     normals = np.cross(triples[:, 1] - triples[:, 0], triples[:, 2] - triples[:, 0])
     lengths = np.linalg.norm(normals, axis=1)
     proper = lengths > 1e-12  # three distinct, non-collinear points
-    if not proper.any():
-        return None
     normals = normals[proper] / lengths[proper, None]
     offsets = -np.einsum("ij,ij->i", normals, triples[proper, 0])
-    inliers = np.abs(points @ normals.T + offsets) <= PLANE_TOLERANCE  # (N, hypotheses)
-    chosen = points[inliers[:, int(np.argmax(inliers.sum(0)))]]
-    if len(chosen) < max(MIN_PLANE_FRACTION * len(points), MIN_PLANE_POINTS):
+    normals, offsets = normals * np.sign(offsets)[:, None], np.abs(offsets)  # the camera's side positive
+    inliers = np.abs(ring @ normals.T + offsets) <= PLANE_TOLERANCE  # (N, hypotheses)
+    below_box = np.median(box @ normals.T + offsets, axis=0) > PLANE_TOLERANCE
+    counts = np.where(below_box, inliers.sum(0), 0)
+    if len(counts) == 0 or counts.max() < max(MIN_PLANE_FRACTION * len(ring), MIN_PLANE_POINTS):
         return None
+    chosen = ring[inliers[:, int(np.argmax(counts))]]
     centre = chosen.mean(0)
     normal = np.linalg.svd(chosen - centre, full_matrices=False)[2][-1]
     offset = -float(normal @ centre)
     return (normal, offset) if offset > 0 else (-normal, -offset)
+
+
+def _subset(points: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """At most `count` of the points, drawn without replacement."""
+    return points if len(points) <= count else points[rng.choice(len(points), count, replace=False)]
