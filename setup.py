@@ -15,6 +15,7 @@ CONSOLE_SCRIPTS = [
     'train = posediff_ros.train:main',
     'evaluate = posediff_ros.evaluate:main',
     'estimator = posediff_ros.ros.node:main',
+    'managed_estimator = posediff_ros.ros.managed:main',
     'synthetic_camera = posediff_ros.ros.synthetic_camera:main',
     'live_demo = posediff_ros.ros.live_demo:main',
 ]

@@ -62,7 +62,9 @@ def topics_under(namespace: str) -> dict[str, str]:
 
 
 class NodeProcess:
-    """`python -m posediff_ros.ros.node` with its output collected line by line."""
+    """`python -m <module>` (the estimator node) with its output collected line by line."""
+
+    module = "posediff_ros.ros.node"
 
     def __init__(self, *ros_args: str, params: dict[str, str] | None = None, remap: dict[str, str] | None = None):
         """`ros_args` as given, then `-p name:=value` per parameter and `-r from:=to` per remapping."""
@@ -73,7 +75,7 @@ class NodeProcess:
         )
         env = dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0", PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "posediff_ros.ros.node", "--ros-args", *ros_args],
+            [sys.executable, "-m", self.module, "--ros-args", *ros_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

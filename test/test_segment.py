@@ -162,7 +162,7 @@ def test_semantic_image_of_two_touching_mugs_gives_two_mugs():
     depth, index = TableScene([(0.0, 0.0, 0.04, 0.1), (0.06, 0.08, 0.04, 0.1)]).render()
     classes = np.where(index > 0, MUG, 0)
     assert depth_components(np.ones_like(depth), classes)[1] == 1  # without depth, one blob
-    found = semantic_instances(depth, classes, NOCS_CATEGORIES, min_pixels=50)
+    found = semantic_instances(depth, classes, CAMERA, NOCS_CATEGORIES, min_pixels=50)
     labels = [label for label in np.unique(found.labels) if label]
     assert labels == [MUG * 1000, MUG * 1000 + 1]
     for i in (1, 2):  # each mug is one instance
@@ -175,7 +175,7 @@ def test_semantic_ids_the_table_lacks_are_reported_and_small_parts_left_out():
     classes = np.where(index > 0, BOTTLE, 0)
     classes[:5, :5] = 42  # not a category
     classes[0, -3:] = MUG  # three pixels
-    found = semantic_instances(depth, classes, NOCS_CATEGORIES, min_pixels=50)
+    found = semantic_instances(depth, classes, CAMERA, NOCS_CATEGORIES, min_pixels=50)
     assert found.unknown == [42] and found.small == 1
     assert np.unique(found.labels).tolist() == [0, BOTTLE * 1000]
 

@@ -20,6 +20,7 @@ class FrameStats:
         self.lock = threading.Lock()
         self.received = self.processed = self.dropped = self.rejected = 0
         self.tracked_total = 0  # objects sampled in tracking mode, all frames
+        self.skipped_total = 0  # objects skipped (too few points, unusable boxes, ...), all frames
         self.last_objects = self.last_tracked = 0
         self.last_problem = ""
         self._done: deque[float] = deque(maxlen=WINDOW)  # wall-clock times frames finished
@@ -37,10 +38,11 @@ class FrameStats:
             self.rejected += 1
             self.last_problem = problem
 
-    def frame_done(self, latency: float, compute: float, objects: int, tracked: int) -> None:
+    def frame_done(self, latency: float, compute: float, objects: int, tracked: int, skipped: int) -> None:
         with self.lock:
             self.processed += 1
             self.tracked_total += tracked
+            self.skipped_total += skipped
             self.last_objects, self.last_tracked, self.last_problem = objects, tracked, ""
             self._done.append(time.monotonic())
             self._latency.append(latency)
@@ -71,6 +73,7 @@ class FrameStats:
                 "objects": str(self.last_objects),
                 "objects_tracked": str(self.last_tracked),
                 "objects_tracked_total": str(self.tracked_total),
+                "objects_skipped_total": str(self.skipped_total),
                 "last_problem": self.last_problem,
                 **extra,
             }

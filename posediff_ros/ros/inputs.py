@@ -1,12 +1,14 @@
-"""The estimator node's inputs: depth and mask paired by stamp, the latest camera info, and
-their conversion to the engine's arrays.
+"""The estimator node's inputs: depth and the object source (mask or detections, sources.py)
+paired by stamp, the latest camera info, and the depth's conversion to the engine's arrays.
 
 A frame whose messages cannot be used raises FrameRejected, whose message goes to the log.
 Whether the images and the camera info agree in size is the engine's check (FrameError).
+Inputs that keep arriving but never pair within the slop are reported (`unpaired`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,12 +18,12 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 from ..geometry import Intrinsics, valid_depth
-from .images import ImageError, camera_info_to_intrinsics, depth_to_metres, mask_to_labels
+from .images import ImageError, camera_info_to_intrinsics, depth_to_metres
+from .sources import FrameRejected
 from .sync import synchronize
 
-
-class FrameRejected(Exception):
-    """A frame that cannot be processed; the message says why."""
+UNPAIRED_AFTER = 3.0
+"""Seconds during which both inputs arrived but none paired, before `unpaired` says so."""
 
 
 def camera_info_qos(name: str) -> QoSProfile:
@@ -33,25 +35,66 @@ def camera_info_qos(name: str) -> QoSProfile:
 
 
 class FrameInputs:
-    """Subscribes to `camera_info` and, synchronized, to `depth` and `mask` (calling `on_frame(depth, mask)`)."""
+    """Subscribes to `camera_info` and, synchronized, to `depth` and the source's topic
+    (calling `on_frame(depth, source message)`)."""
 
-    def __init__(self, node: Node, p: dict[str, Any], on_frame: Callable[[Image, Image], None]):
+    def __init__(self, node: Node, p: dict[str, Any], source_type: type, source_topic: str, on_frame: Callable):
+        self.node = node
         self.camera_info: CameraInfo | None = None
         self.camera_info_topic = node.resolve_topic_name("camera_info")
-        node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, camera_info_qos(p["camera_info_qos"]))
+        self.camera_info_subscription = node.create_subscription(
+            CameraInfo, "camera_info", self.on_camera_info, camera_info_qos(p["camera_info_qos"])
+        )
         images = QoSProfile(
             depth=p["qos_depth"],
             reliability=ReliabilityPolicy.BEST_EFFORT
             if p["qos_reliability"] == "best_effort"
             else ReliabilityPolicy.RELIABLE,
         )
-        self.sync = synchronize(node, Image, ["depth", "mask"], images, p["sync_queue_size"], p["sync_slop"], on_frame)
+        self.topics = ["depth", source_topic]
+        self.slop = p["sync_slop"]
+        self.sync = synchronize(
+            node, [(Image, "depth"), (source_type, source_topic)], images, p["sync_queue_size"], self.slop, self.paired
+        )
+        self.on_frame = on_frame
+        self.arrived: dict[str, tuple[float, int]] = {}  # topic -> (monotonic time, header stamp in ns) of the last
+        self.paired_at = time.monotonic()
+        for subscriber, topic in zip(self.sync.subscribers, self.topics, strict=True):
+            subscriber.registerCallback(self.on_arrival, topic)
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg
 
-    def arrays(self, depth_msg: Image, mask_msg: Image) -> tuple[np.ndarray, np.ndarray, Intrinsics]:
-        """(depth in metres, labels, intrinsics) of a frame; FrameRejected says why not."""
+    def on_arrival(self, msg, topic: str) -> None:
+        self.arrived[topic] = (time.monotonic(), msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+
+    def paired(self, depth: Image, source_msg) -> None:
+        self.paired_at = time.monotonic()
+        self.on_frame(depth, source_msg)
+
+    def unpaired(self) -> str | None:
+        """What to tell the user when both inputs keep arriving but have paired with none of the other
+        within the slop for UNPAIRED_AFTER seconds; None otherwise."""
+        now = time.monotonic()
+        if now - self.paired_at < UNPAIRED_AFTER or len(self.arrived) < len(self.topics):
+            return None
+        if any(now - arrived > UNPAIRED_AFTER for arrived, _ in self.arrived.values()):
+            return None
+        (_, a), (_, b) = (self.arrived[t] for t in self.topics)
+        names = [f"'{self.node.resolve_topic_name(t)}'" for t in self.topics]
+        return (
+            f"{names[0]} and {names[1]} arrive but have not paired for {now - self.paired_at:.0f} s: their latest "
+            f"stamps differ by {abs(a - b) * 1e-9:.3f} s, more than sync_slop {self.slop} s (same clock? same camera?)"
+        )
+
+    def destroy(self) -> None:
+        """Unsubscribe from every input."""
+        self.node.destroy_subscription(self.camera_info_subscription)
+        for subscriber in self.sync.subscribers:
+            self.node.destroy_subscription(subscriber.sub)
+
+    def arrays(self, depth_msg: Image) -> tuple[np.ndarray, Intrinsics]:
+        """(depth in metres, intrinsics) of a frame; FrameRejected says why not."""
         if self.camera_info is None:
             raise FrameRejected(f"no camera info received yet on '{self.camera_info_topic}'")
         try:
@@ -62,10 +105,6 @@ class FrameInputs:
             depth = depth_to_metres(depth_msg)
         except ImageError as error:
             raise FrameRejected(f"depth image: {error}") from None
-        try:
-            labels = mask_to_labels(mask_msg)
-        except ImageError as error:
-            raise FrameRejected(f"mask image: {error}") from None
         if not valid_depth(depth).any():
             raise FrameRejected("the depth image has no valid pixel (all 0, NaN or inf)")
-        return depth, labels, intrinsics
+        return depth, intrinsics

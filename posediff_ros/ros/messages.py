@@ -1,7 +1,8 @@
 """ROS messages built from the engine's results: Detection3DArray, TF transforms, markers.
 
 Poses are in the depth image's optical frame (docs/conventions.md §3, §8). Each object is named by
-its track, `<category>_<k>` (`ObjectTrack.name`); that name is the Detection3D id, the
+its track, `<category>_<k>` (`ObjectTrack.name`); that name is the Detection3D id (unless the
+object came from a 2D detection with an id: then that id, to join 2D and 3D results), the
 TF child frame (after the prefix) and the marker text; the marker id is the label.
 """
 
@@ -47,6 +48,7 @@ class ObjectTrack:
 
     pose: ObjectPose
     name: str  # <category>_<k>
+    detection_id: str = ""  # the id of the 2D detection it came from, where the detector gave one
 
 
 def pose_msg(R: np.ndarray, t: np.ndarray):
@@ -77,7 +79,8 @@ def pose_covariance(pose: ObjectPose) -> np.ndarray:
 
 
 def detection_array(header, objects: list[ObjectTrack]):
-    """vision_msgs/Detection3DArray: id = track name, class_id = category, pose, bbox = pose + size.
+    """vision_msgs/Detection3DArray: id = the source detection's id, else the track name; class_id =
+    category, pose, bbox = pose + size.
 
     The engine has no per-object confidence, so score is 1.0; the covariance carries the
     uncertainty.
@@ -93,7 +96,7 @@ def detection_array(header, objects: list[ObjectTrack]):
         result.hypothesis.score = 1.0
         result.pose.pose = pose
         result.pose.covariance = pose_covariance(o.pose).ravel().tolist()
-        detection = Detection3D(header=header, results=[result], id=o.name)
+        detection = Detection3D(header=header, results=[result], id=o.detection_id or o.name)
         detection.bbox.center = pose
         detection.bbox.size = Vector3(x=float(o.pose.size[0]), y=float(o.pose.size[1]), z=float(o.pose.size[2]))
         array.detections.append(detection)

@@ -24,6 +24,9 @@ from ..paths import default_model_candidates, default_model_path
 from ..settings import Setting, check_values, described
 from ..tracking import TrackingSettings
 
+MASK_SOURCES = ("mask", "detections")
+NODE_LABEL_ENCODINGS = (*LABEL_ENCODINGS, "semantic")  # semantic: split into panoptic instances before the engine
+
 # The node's own parameters; the engine's are described on their dataclass fields.
 NODE_PARAMETERS = [
     Setting("model_path", "", "Checkpoint file; empty = the shipped model models/posediff_default.pt"),
@@ -32,10 +35,18 @@ NODE_PARAMETERS = [
     Setting("track", True, "Sample tracked objects from their previous pose (tracking mode)"),
     Setting("min_points", MIN_POINTS, "Valid depth points an object needs; fewer: skipped", (1, 1000000)),
     Setting(
+        "mask_source",
+        "mask",
+        "Where objects come from: mask (label images on 'mask') or detections (vision_msgs/Detection2DArray "
+        "on 'detections', boxes in the depth image's pixels)",
+        choices=MASK_SOURCES,
+    ),
+    Setting(
         "label_encoding",
         "panoptic",
-        "Mask labels: panoptic (category_id * 1000 + k) or instance (instance ids of instance_category)",
-        choices=LABEL_ENCODINGS,
+        "Mask labels: panoptic (category_id * 1000 + k), instance (instance ids of instance_category) or "
+        "semantic (category id per pixel, split into instances by connectivity and depth)",
+        choices=NODE_LABEL_ENCODINGS,
     ),
     Setting("instance_category", "", "The category of every object when label_encoding is instance"),
     Setting(
@@ -43,6 +54,12 @@ NODE_PARAMETERS = [
         [],
         "Mask category ids: empty = the checkpoint's category table as it is; entries 'id:name' give the "
         "segmenter's id of each of the checkpoint's categories to use (their symmetry is the checkpoint's)",
+    ),
+    Setting(
+        "class_map",
+        "",
+        "With mask_source detections: YAML file naming the category of each detector class_id (names or numeric "
+        "ids); empty = class_ids are category names. config/coco_classes.yaml maps COCO detectors' classes",
     ),
     Setting("frame_prefix", "posediff/", "Prefix of the objects' TF frames <prefix><category>_<k>"),
     Setting(

@@ -1,4 +1,4 @@
-"""Approximate-time synchronization of depth and mask: message_filters or an equivalent.
+"""Approximate-time synchronization of depth and mask (or detections): message_filters or an equivalent.
 
 On a ROS 2 install `message_filters` is used. The PyPI wheels lack it, so a small
 equivalent with the same semantics stands in: one queue per input keyed by header stamp
@@ -87,12 +87,13 @@ except ImportError:  # the PyPI wheels
     ApproximateTimeSynchronizer, Subscriber = _ApproximateTimeSynchronizer, _Subscriber
 
 
-def synchronize(node, msg_type, topics: Sequence[str], qos, queue_size: int, slop: float, callback: Callable):
-    """Subscribe to `topics` and call `callback(*msgs)` with approximately simultaneous messages.
+def synchronize(node, topics: Sequence[tuple[type, str]], qos, queue_size: int, slop: float, callback: Callable):
+    """Subscribe to `topics` ((message type, topic name) pairs) and call `callback(*msgs)` with
+    approximately simultaneous messages.
 
-    Returns the synchronizer (keep a reference: it owns the subscriptions).
+    Returns the synchronizer (keep a reference: it owns the subscriptions, `sync.subscribers`).
     """
-    subscribers = [Subscriber(node, msg_type, topic, qos_profile=qos) for topic in topics]
+    subscribers = [Subscriber(node, msg_type, topic, qos_profile=qos) for msg_type, topic in topics]
     sync = ApproximateTimeSynchronizer(subscribers, queue_size, slop)
     sync.registerCallback(callback)
     sync.subscribers = subscribers  # keep them alive as long as the synchronizer

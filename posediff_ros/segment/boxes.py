@@ -9,7 +9,9 @@ bend the object's cloud, so a box is never used as a rectangle mask. Per box:
    occluder's face in front of it); the pixels in the box on that plane or behind it are
    removed;
 2. the rest is split into depth-continuous parts (components.depth_components), which
-   separates the object from background behind it and from what stands in front;
+   separates the object from background behind it and from what stands in front, and the
+   fragments of one part (its far side seen over a rim, a handle) are joined to it
+   (components.merge_fragments);
 3. the part with the most pixels, each weighted by its closeness to the box centre (a
    detector centres its box on the object), is the object.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..geometry import Intrinsics, backproject, valid_depth
-from .components import depth_components
+from .components import depth_components, merge_fragments
 
 RING = 0.25
 """The support plane is fitted between the box and the box grown by this fraction of its
@@ -151,6 +153,7 @@ def object_pixels(
         normal, offset = plane
         keep[keep] = points @ normal + offset > PLANE_TOLERANCE  # above the plane, on the camera's side
     parts, count = depth_components(window, keep)
+    parts = merge_fragments(window, parts, count, keep, window_intrinsics)
     if count == 0:
         return (v0, u0), keep
     score = np.bincount(parts.ravel(), weights=box.centre_weight(u, v).ravel(), minlength=count + 1)

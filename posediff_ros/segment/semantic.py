@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..categories import PANOPTIC_DIVISOR, CategoryTable
-from .components import depth_components
+from ..geometry import Intrinsics
+from .components import depth_components, merge_fragments
 
 
 @dataclass
@@ -20,22 +21,25 @@ class SemanticInstances:
 
 
 def semantic_instances(
-    depth_m: np.ndarray, classes: np.ndarray, categories: CategoryTable, min_pixels: int
+    depth_m: np.ndarray, classes: np.ndarray, intrinsics: Intrinsics, categories: CategoryTable, min_pixels: int
 ) -> SemanticInstances:
     """Split a class image (pixel value = category id, 0 background) into instances.
 
-    depth_m: (H, W) metres; classes: (H, W) integers. Each connected part of one class that
-    does not cross a depth discontinuity (components.depth_components) is an instance, so two
-    mugs side by side, or one in front of the other, are two objects. A part with fewer than
-    `min_pixels` valid depth pixels (the engine's minimum) is left out and counted: a sliver
-    between two objects or on a silhouette is no object. k numbers the parts of a category
-    0, 1, ... in raster order of their first pixel; no identity survives from frame to frame,
-    so a node tracks such instances by centroid.
+    depth_m: (H, W) metres; classes: (H, W) integers; intrinsics: the depth camera's. Each
+    connected part of one class that does not cross a depth discontinuity
+    (components.depth_components) is an instance, so two mugs side by side, or one in front of
+    the other, are two objects; a much smaller part next to one, within or in front of it, is
+    a fragment of it (components.merge_fragments: a handle, a bowl's front wall). A part with
+    fewer than `min_pixels` valid depth pixels (the engine's minimum) is left out and counted:
+    a sliver between two objects or on a silhouette is no object. k numbers the parts of a
+    category 0, 1, ... in raster order of their first pixel; no identity survives from frame
+    to frame, so a node tracks such instances by centroid.
     """
     present = np.unique(classes[classes != 0]).tolist()
     unknown = [c for c in present if c not in categories]
     known = np.where(np.isin(classes, unknown), 0, classes)
     parts, count = depth_components(depth_m, known)
+    parts = merge_fragments(depth_m, parts, count, known, intrinsics)
     sizes = np.bincount(parts.ravel(), minlength=count + 1)
     part_class = np.zeros(count + 1, dtype=np.int64)
     part_class[parts.ravel()] = known.ravel()
@@ -44,6 +48,8 @@ def semantic_instances(
     small = 0
     for part in range(1, count + 1):
         k = instances.get(int(part_class[part]), 0)
+        if sizes[part] == 0:  # joined to another part
+            continue
         if sizes[part] < min_pixels or k >= PANOPTIC_DIVISOR:
             small += 1
             continue

@@ -93,7 +93,7 @@ class SimulatedSource:
             return frame.mask
         if self.source == "semantic":
             classes = frame.mask // PANOPTIC_DIVISOR
-            found = semantic_instances(frame.depth, classes, self.categories, self.min_points).labels
+            found = semantic_instances(frame.depth, classes, frame.intrinsics, self.categories, self.min_points).labels
             return truth_labels(found, frame.mask)
         rng = np.random.default_rng([self.seed, zlib.crc32(frame.scene.encode()), frame.index])
         boxes = mask_boxes(frame.mask)
