@@ -10,7 +10,8 @@ from posediff_ros.categories import NOCS_CATEGORIES
 from posediff_ros.geometry import Intrinsics
 from posediff_ros.segment.boxes import PLANE_TOLERANCE, Box, box_objects, support_plane
 from posediff_ros.segment.classes import ClassMap
-from posediff_ros.segment.components import depth_components
+from posediff_ros.segment.components import depth_components, merge_fragments
+from posediff_ros.segment.detector_ids import DetectorIds
 from posediff_ros.segment.semantic import semantic_instances
 from posediff_ros.segment.simulated import BoxJitter, SimulatedSource, mask_boxes, truth_labels
 
@@ -222,3 +223,27 @@ def test_simulated_sources_give_the_ground_truth_labels_back(source):
     for label in (1001, 6003):
         assert ((labels == label) & (mask == label)).sum() > 0.8 * (mask == label).sum()
     assert np.array_equal(labels, simulated.labels(frame))
+
+
+def test_fragments_in_front_join_their_object_but_objects_behind_do_not():
+    """A bowl-like object: its inside (large) and, nearer, its front wall (small) split at the rim;
+    a small part of the same class 3 cm behind the inside (seen through a gap) stays apart."""
+    depth = np.zeros((60, 80), np.float32)
+    classes = np.zeros((60, 80), np.int32)
+    depth[10:40, 10:50], classes[10:40, 10:50] = 0.60, 2  # the inside, 30 x 40 pixels
+    depth[38:46, 10:50], classes[38:46, 10:50] = 0.57, 2  # the front wall, 3 cm nearer, below the rim
+    depth[20:28, 25:35], classes[20:28, 25:35] = 0.63, 2  # something 3 cm behind the inside
+    parts, count = depth_components(depth, classes)
+    assert count == 3
+    merged = merge_fragments(depth, parts, count, classes, CAMERA)
+    assert merged[42, 30] == merged[15, 30] and merged[24, 30] != merged[15, 30]
+    assert len(np.unique(merged[merged > 0])) == 2
+
+
+def test_detector_ids_keep_their_label_and_id_less_detections_take_free_ones():
+    ids = DetectorIds(max_missed=1)
+    assert ids.labels([(6, "a"), (6, "b"), (1, "")]) == [6000, 6001, 1000]
+    assert ids.labels([(6, "b"), (6, ""), (6, "a"), (6, "a")]) == [6001, 6002, 6000, 6003]  # a repeated id: a new label
+    ids.labels([(6, "c")])  # "a" and "b" unseen for two frames: their labels are free again
+    assert ids.labels([(6, "c")]) == [6002]
+    assert ids.labels([(6, "d")]) == [6000]
