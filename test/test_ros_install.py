@@ -31,6 +31,7 @@ needs_rclpy = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reas
 ROSDEP_KEYS = {
     "rclpy": "rclpy",
     "rcl_interfaces": "rcl_interfaces",
+    "lifecycle_msgs": "lifecycle_msgs",  # the lifecycle test's service types; rclpy.lifecycle depends on it itself
     "std_msgs": "std_msgs",
     "sensor_msgs": "sensor_msgs",
     "geometry_msgs": "geometry_msgs",
