@@ -60,11 +60,6 @@ class ManagedEstimatorNode(Estimator, LifecycleNode):
             self.cleanup()
         return TransitionCallbackReturn.SUCCESS
 
-    def destroy_node(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        super().destroy_node()
-
 
 def main(args: list[str] | None = None) -> int:
     return run_node(ManagedEstimatorNode, NODE_NAME, STARTUP_ERRORS, args)

@@ -177,6 +177,12 @@ class Estimator:
         if problem is not None:
             self.warn_throttled(problem)
 
+    def destroy_node(self) -> None:
+        """Let the frame in progress finish before the node goes (rclpy's Node.destroy_node after)."""
+        if self.worker is not None:
+            self.worker.stop()
+        super().destroy_node()
+
     def warn_throttled(self, message: str) -> None:
         """At most one warning per kind of message (its text with numbers blanked) and WARN_PERIOD.
 
@@ -198,11 +204,6 @@ class EstimatorNode(Estimator, Node):
         self.declare()
         self.configure()
         self.activate()
-
-    def destroy_node(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
