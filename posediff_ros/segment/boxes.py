@@ -12,8 +12,9 @@ bend the object's cloud, so a box is never used as a rectangle mask. Per box:
    separates the object from background behind it and from what stands in front, and the
    fragments of one part (its far side seen over a rim, a handle) are joined to it
    (components.merge_fragments);
-3. the part with the most pixels, each weighted by its closeness to the box centre (a
-   detector centres its box on the object), is the object.
+3. the part whose bounding rectangle best fills the box (intersection over union) is the
+   object: a detector draws its box around the object, while an occluder in front or
+   background in a corner spans only part of it.
 
 Boxes whose object has fewer than `min_points` valid depth pixels are skipped and reported.
 Where boxes overlap, each pixel goes to the nearer object (the smaller median depth): the
@@ -157,8 +158,30 @@ def object_pixels(
     parts = merge_fragments(window, parts, count, keep, window_intrinsics)
     if count == 0:
         return (v0, u0), keep
-    score = np.bincount(parts.ravel(), weights=box.centre_weight(u, v).ravel(), minlength=count + 1)
-    return (v0, u0), parts == 1 + int(np.argmax(score[1:]))
+    return (v0, u0), parts == 1 + int(np.argmax(_fit(parts, count, inside)[1:]))
+
+
+def _fit(parts: np.ndarray, count: int, inside: np.ndarray) -> np.ndarray:
+    """(count + 1,) how well each part fills the box: the intersection over union of the part's
+    bounding rectangle with the box's pixels (a detector draws its box around the object; an
+    occluder in front or background in a corner spans part of it). 0 for part 0 and empty ids."""
+    v, u = np.nonzero(parts)
+    label = parts[v, u]
+    top, left = np.full(count + 1, parts.shape[0]), np.full(count + 1, parts.shape[1])
+    bottom, right = np.full(count + 1, -1), np.full(count + 1, -1)
+    np.minimum.at(top, label, v)
+    np.minimum.at(left, label, u)
+    np.maximum.at(bottom, label, v)
+    np.maximum.at(right, label, u)
+    present = bottom >= 0
+    top, left, bottom, right = (np.where(present, x, 0) for x in (top, left, bottom, right))
+    integral = np.pad(inside.cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # box pixels in any rectangle, O(1)
+    within = (
+        integral[bottom + 1, right + 1] - integral[top, right + 1] - integral[bottom + 1, left] + integral[top, left]
+    )
+    area = (bottom - top + 1) * (right - left + 1)
+    fit = within / np.maximum(area + int(inside.sum()) - within, 1)
+    return np.where(present, fit, 0.0)
 
 
 def support_plane(ring: np.ndarray, box: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
