@@ -247,3 +247,15 @@ def test_detector_ids_keep_their_label_and_id_less_detections_take_free_ones():
     ids.labels([(6, "c")])  # "a" and "b" unseen for two frames: their labels are free again
     assert ids.labels([(6, "c")]) == [6002]
     assert ids.labels([(6, "d")]) == [6000]
+
+
+def test_the_halves_of_one_object_in_a_box_are_joined():
+    """A laptop seen from behind: its screen hides the hinge, so screen and base are two depth
+    surfaces, each half of the box; both are the object, the far background is not."""
+    depth = np.full((240, 320), 2.0, np.float32)
+    depth[100:130, 120:200] = 0.55  # the screen's back
+    depth[130:150, 120:200] = 0.65  # the base beyond it, seen below (10 cm step)
+    box = Box(159.5, 124.5, 80.0, 50.0)
+    labels = box_objects(depth, CAMERA, [box], [5000], min_points=50).labels
+    assert (labels[100:150, 120:200] == 5000).all()
+    assert (labels == 5000).sum() == 50 * 80
