@@ -62,14 +62,22 @@ DEPTH_REACH = 0.5  # of a part's lateral size: how far beyond its depth range a 
 
 
 def merge_fragments(
-    depth_m: np.ndarray, parts: np.ndarray, count: int, classes: np.ndarray, intrinsics: Intrinsics
+    depth_m: np.ndarray,
+    parts: np.ndarray,
+    count: int,
+    classes: np.ndarray,
+    intrinsics: Intrinsics,
+    *,
+    fraction: float = FRAGMENT_FRACTION,
+    behind: bool = False,
 ) -> np.ndarray:
     """`parts` (depth_components' (H, W) ids 1..count) with each fragment joined to the part it is
-    a fragment of: the largest neighbouring part of the same class that is 1 / FRAGMENT_FRACTION
-    times its size or more and whose extent holds the fragment's centroid (camera frame: x, y and
+    a fragment of: the largest neighbouring part of the same class that is 1 / `fraction` times
+    its size or more and whose extent holds the fragment's centroid (camera frame: x, y and
     the far end of z within LATERAL_MARGIN of its extent, the near end of z within DEPTH_REACH of
     its lateral size: a part of one object may stand in front of another part of it, by about
-    its size, while what lies behind a part is taken to be another object). Joins follow chains to the largest part; a
+    its size, while what lies behind a part is taken to be another object, unless `behind`: then
+    behind it by as much). Joins follow chains to the largest part; a
     fragment between two objects joins one of them, so the objects stay apart. Ids stay as they
     were (the joined ones are no longer used)."""
     if count < 2:
@@ -84,7 +92,7 @@ def merge_fragments(
     np.maximum.at(high, flat, points)
     reach = DEPTH_REACH * (high - low)[:, :2].max(1)
     below = np.stack((np.full(count + 1, LATERAL_MARGIN),) * 2 + (reach,), 1)  # nearer: up to `reach` in front
-    above = np.full((count + 1, 3), LATERAL_MARGIN)  # further: what lies behind a part is another object
+    above = below if behind else np.full((count + 1, 3), LATERAL_MARGIN)  # further
     pairs = _neighbouring_parts(parts, classes)  # sorted by the first column
     starts = np.searchsorted(pairs[:, 0], np.arange(count + 2))
     target = np.arange(count + 1)
@@ -92,7 +100,7 @@ def merge_fragments(
         neighbours = pairs[starts[p] : starts[p + 1], 1]
         lo, hi = low[neighbours] - below[neighbours], high[neighbours] + above[neighbours]
         inside = np.all((centroid[p] >= lo) & (centroid[p] <= hi), axis=1)
-        fits = neighbours[(sizes[p] < FRAGMENT_FRACTION * sizes[neighbours]) & inside]
+        fits = neighbours[(sizes[p] < fraction * sizes[neighbours]) & inside]
         if len(fits):
             target[p] = fits[np.argmax(sizes[fits])]
     for _ in range(count):  # follow the chains: each step points to a strictly larger part

@@ -10,6 +10,13 @@ from ..categories import PANOPTIC_DIVISOR, CategoryTable
 from ..geometry import Intrinsics
 from .components import depth_components, merge_fragments
 
+SEMANTIC_FRACTION = 1.0
+"""In a class image any smaller neighbouring part of a class within a part's extent, in front
+of it or behind it, joins it: without a box, the parts of one object split by its own
+occlusion (a bowl's inside and front wall, a laptop's screen and base) are more common than
+two objects of one class, one half hidden behind the other (measured on the held-out set:
+10°5cm 68.5 % with fragments of half a part's size in front only, 69.6 % so)."""
+
 
 @dataclass
 class SemanticInstances:
@@ -28,8 +35,9 @@ def semantic_instances(
     depth_m: (H, W) metres; classes: (H, W) integers; intrinsics: the depth camera's. Each
     connected part of one class that does not cross a depth discontinuity
     (components.depth_components) is an instance, so two mugs side by side, or one in front of
-    the other, are two objects; a much smaller part next to one, within or in front of it, is
-    a fragment of it (components.merge_fragments: a handle, a bowl's front wall). A part with
+    the other, are two objects; a smaller part next to one, within its extent or in front of or
+    behind it by about its size, is a fragment of it (components.merge_fragments,
+    SEMANTIC_FRACTION: a handle, a bowl's front wall). A part with
     fewer than `min_pixels` valid depth pixels (the engine's minimum) is left out and counted:
     a sliver between two objects or on a silhouette is no object. k numbers the parts of a
     category 0, 1, ... in raster order of their first pixel; no identity survives from frame
@@ -39,7 +47,7 @@ def semantic_instances(
     unknown = [c for c in present if c not in categories]
     known = np.where(np.isin(classes, unknown), 0, classes)
     parts, count = depth_components(depth_m, known)
-    parts = merge_fragments(depth_m, parts, count, known, intrinsics)
+    parts = merge_fragments(depth_m, parts, count, known, intrinsics, fraction=SEMANTIC_FRACTION, behind=True)
     sizes = np.bincount(parts.ravel(), minlength=count + 1)
     part_class = np.zeros(count + 1, dtype=np.int64)
     part_class[parts.ravel()] = known.ravel()
