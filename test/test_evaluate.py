@@ -198,3 +198,17 @@ def test_default_model_path(tmp_path, monkeypatch):
     assert paths.default_model_path() is None or paths.default_model_path() != model  # not there yet
     model.touch()
     assert paths.default_model_path() == model
+
+
+@pytest.mark.parametrize("source", ["detections", "semantic"])
+def test_boxes_and_class_maps_as_the_engine_input(dataset_dir, tmp_path, source):
+    """`--mask-source`: the engine sees labels made from boxes or class maps, scored against the
+    same ground truth; most instances are found, and their labels are the ground truth's."""
+    checkpoint = tmp_path / "untrained.pt"
+    save_checkpoint(checkpoint, PoseNet())
+    args = ["--data", str(dataset_dir), "--checkpoint", str(checkpoint), "--device", "cpu", "--steps", "2"]
+    summary = run([*args, "--mask-source", source, "--box-jitter", "4,0.08"])
+    with_masks = run(args)
+    assert summary["mask_source"] == source and summary["box_jitter"] == {"shift": 4.0, "scale": 0.08}
+    assert summary["instances"] == with_masks["instances"]
+    assert summary["skipped"] <= with_masks["skipped"] + 0.2 * summary["instances"]
