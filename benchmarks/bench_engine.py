@@ -42,7 +42,9 @@ from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
+from posediff_ros.model.inference import InferenceSettings  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
+from posediff_ros.settings import add_options, described  # noqa: E402
 
 WARM_UP = 5  # the first calls with a new input shape are much slower on CPU (oneDNN set-up)
 
@@ -76,7 +78,9 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--checkpoint", type=Path, help="default: the shipped model")
     which.add_argument("--untrained", action="store_true", help="an untrained network of the default (paper) size")
+    add_options(parser, InferenceSettings)
     args = parser.parse_args()
+    inference = InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)})
     device = torch.device(args.device)
 
     if args.untrained or (args.checkpoint is None and default_model_path() is None):
@@ -99,8 +103,10 @@ def main() -> None:
         intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
         # The node's defaults; every repeat of the same frame stays a track (no jump, no re-check).
         estimator = PoseEstimator(
-            model, device=device, settings=SamplerSettings(), max_jump=np.inf, recheck_angle=180.0
+            model, device=device, settings=SamplerSettings(), inference=inference, max_jump=np.inf, recheck_angle=180.0
         )
+        if count == args.objects[0]:
+            estimator.warm_up()
         for mode, track in (("single", False), ("tracking", True)):
             estimator.reset_tracks()
             timings: dict[str, list[float]] = {}

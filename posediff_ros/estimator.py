@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,18 @@ from .geometry import (
     NUM_POINTS,
     Intrinsics,
     SymmetryBatch,
-    TooFewPoints,
-    backproject_labels,
     centre_points,
     mean_rotation,
     nearest_equivalent,
     pose_to_vector,
     project_to_so3,
     rotation_error,
-    sample_points,
+    sample_labelled_points,
+    too_few_points,
     vector_to_pose,
 )
 from .model import PoseNet
+from .model.inference import InferenceSettings, warm_up_sizes
 from .settings import check_choices, setting
 from .tracking import Track, Tracker, TrackingSettings
 
@@ -194,6 +195,7 @@ class PoseEstimator:
         *,
         device: str | torch.device = "cpu",
         settings: SamplerSettings | None = None,
+        inference: InferenceSettings | None = None,
         categories: CategoryTable = NOCS_CATEGORIES,
         num_points: int = NUM_POINTS,
         min_points: int = MIN_POINTS,
@@ -206,6 +208,9 @@ class PoseEstimator:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.settings = (settings or SamplerSettings()).resolved(model.regression_head_trained)
+        self.inference = inference or InferenceSettings()
+        self.encoder = model.inference_encoder(self.device, self.inference)
+        self.conditioned_score = model.inference_score()
         self.categories = categories
         self.num_points, self.min_points = num_points, min_points
         self.tracking = TrackingSettings(**tracking)
@@ -228,6 +233,17 @@ class PoseEstimator:
         model, payload = load_model(path, device)
         table = checkpoint_categories(payload) if categories is None else categories
         return cls(model, device=device, categories=table, **kwargs)
+
+    def warm_up(self, log: Callable[[str], None] = print) -> float:
+        """Run the encoder once per batch size before the first frame (with `compile`: compile it),
+        so that no frame pays for it; returns the seconds it took and logs them."""
+        start = time.perf_counter()
+        for size in warm_up_sizes(self.inference):
+            self.encoder(torch.rand(size, self.num_points, 3, device=self.device).sub_(0.5).mul_(0.2))
+        seconds = time.perf_counter() - start
+        mode = "compiled" if self.inference.compile else "eager"
+        log(f"encoder warmed up in {seconds:.2f} s ({mode}, {self.inference.dtype(self.device)}, {self.device})")
+        return seconds
 
     def reset_tracks(self) -> None:
         self.tracker.reset()
@@ -259,20 +275,21 @@ class PoseEstimator:
         start = time.perf_counter()
         check_frame(depth_m, labels, intrinsics)
         result = FrameEstimate()
-        categories, clouds, mask_labels, counts = [], [], [], []
-        for label, points in backproject_labels(depth_m, labels, intrinsics).items():
+        objects = sample_labelled_points(depth_m, labels, intrinsics, self.rng, self.num_points, self.min_points)
+        categories, kept = [], []
+        for i, label in enumerate(objects.labels.tolist()):
             category, reason = self._category_of(label, label_encoding, instance_category)
             if category is None:
                 result.skipped.append(SkippedObject(label, reason))
-                continue
-            try:
-                clouds.append(sample_points(points, self.rng, self.num_points, self.min_points))
-            except TooFewPoints as error:
-                result.skipped.append(SkippedObject(label, str(error)))
-                continue
-            categories.append(category)
-            mask_labels.append(label)
-            counts.append(len(points))
+            elif not objects.sampled[i]:
+                result.skipped.append(SkippedObject(label, too_few_points(int(objects.counts[i]), self.min_points)))
+            else:
+                categories.append(category)
+                kept.append(i)
+        sampled_row = np.cumsum(objects.sampled) - 1  # row of each sampled label in objects.clouds
+        clouds = list(objects.clouds[sampled_row[kept]])
+        mask_labels = objects.labels[kept].tolist()
+        counts = objects.counts[kept].tolist()
         result.timings["preprocess"] = time.perf_counter() - start
         if clouds:
             centroids = [cloud.mean(0) for cloud in clouds]
@@ -353,7 +370,7 @@ class PoseEstimator:
         start = time.perf_counter()
         points = torch.as_tensor(clouds, dtype=torch.float32, device=self.device)
         centred, centroid = centre_points(points)
-        feature = self.model.encode(centred)
+        feature = self.encoder(centred)
         self._synchronize()
         timings["encoder"] = time.perf_counter() - start
 
@@ -446,14 +463,10 @@ class PoseEstimator:
         s = self.settings
         schedule = self.model.noise_schedule
         B, K = feature.shape[0], s.num_samples
-        feature = feature.repeat_interleave(K, dim=0)
+        score = self.conditioned_score(feature.repeat_interleave(K, dim=0))
         sigma = float(schedule.sigma(torch.tensor(t_start)))
         noise = torch.randn(B * K, 9, generator=self.generator, device=self.device) * sigma
         x = noise if x_init is None else x_init.repeat_interleave(K, dim=0) + noise
-
-        def score(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self.model.score(feature, x_t, t)
-
         guided = ScaledScore(score, s.scaling, s.w_min, s.w_max)
         if s.sampler == "ode":
             x = sample_ode(guided, x, schedule, t_start)

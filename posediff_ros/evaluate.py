@@ -36,6 +36,7 @@ from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_devic
 from .geometry import SymmetryBatch, instance_symmetry, rotation_6d_to_matrix
 from .metrics import accuracy_table, format_table, pose_errors
 from .model import PoseNet
+from .model.inference import InferenceSettings
 from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_rotation_samples
 from .settings import add_options, described
@@ -348,15 +349,18 @@ def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argpars
     """The engine of `checkpoint`, with its category table (docs/conventions.md §1), configured by
     the options; an unreadable checkpoint exits with a clear message."""
     try:
-        return PoseEstimator.from_checkpoint(
+        estimator = PoseEstimator.from_checkpoint(
             checkpoint,
             args.device,
             settings=settings,
+            inference=InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)}),
             seed=args.seed,
             **{name: getattr(args, name) for name in TRACKING_OPTIONS},
         )
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
+    estimator.warm_up()
+    return estimator
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -471,6 +475,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
     add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
     add_options(p, TrackingSettings, TRACKING_OPTIONS)
+    add_options(p, InferenceSettings)
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N frames")

@@ -43,6 +43,7 @@ class EstimatorNode(Node):
         super().__init__(NODE_NAME)
         self.p = read_parameters(self)
         self.model_path, self.engine = load_engine(self.p, self.get_logger().warning)
+        self.engine.warm_up(self.get_logger().info)
         self.outputs = FramePublisher(self, self.p)
         self.stats = FrameStats()
         self.diagnostics = (
