@@ -1,8 +1,8 @@
 """PointNet++ multi-scale-grouping encoder in plain PyTorch (no compiled extension).
 
 Layer sizes follow GenPose's ScoreNet encoder (`EncoderConfig` below; BENCHMARKS.md, "Encoder
-roofline", counts each layer's work): four set-abstraction layers with farthest-point-sampled centres and ball-query neighbourhoods;
-grouped xyz are relative to their centre (in metres, not divided by the radius) and
+roofline", counts each layer's work): four set-abstraction layers with farthest-point-sampled
+centres and ball-query neighbourhoods; grouped xyz are relative to their centre (in metres, not divided by the radius) and
 concatenated to the features before every first per-point layer.
 
 The features stay channels-last, (B, S, K, C), so every shared-MLP layer is one matrix
