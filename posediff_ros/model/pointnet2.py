@@ -2,8 +2,8 @@
 
 Layer sizes follow GenPose's ScoreNet encoder (`EncoderConfig` below; BENCHMARKS.md, "Encoder
 roofline", counts each layer's work): four set-abstraction layers with farthest-point-sampled
-centres and ball-query neighbourhoods; grouped xyz are relative to their centre (in metres, not divided by the radius) and
-concatenated to the features before every first per-point layer.
+centres and ball-query neighbourhoods; grouped xyz are relative to their centre (in metres,
+not divided by the radius) and concatenated to the features before every first per-point layer.
 
 The features stay channels-last, (B, S, K, C), so every shared-MLP layer is one matrix
 product over all grouped points (a 1x1 convolution on permuted channels-first tensors
