@@ -66,7 +66,9 @@ def held_out_check(measured: dict[str, np.ndarray]) -> dict:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="calibrate_confidence", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to calibrate")
-    p.add_argument("--data", type=Path, required=True, help="training-distribution scenes (generate_dataset --split val)")
+    p.add_argument(
+        "--data", type=Path, required=True, help="training-distribution scenes (generate_dataset --split val)"
+    )
     p.add_argument("--out", type=Path, required=True, help="the calibrated checkpoint to write (may be --checkpoint)")
     p.add_argument("--samples", type=int, default=SAMPLES, help=f"noise-started samples M (default {SAMPLES})")
     p.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames")
@@ -99,7 +101,9 @@ def run(argv: list[str] | None = None) -> Calibration:
     )
     fitted = confidence_summary(calibration(measured["signal"]), measured["rotation"], measured["translation"])
     check = held_out_check(measured)
-    print(f"{fitted['count']} instances, {100 * fitted['accuracy']:.1f} % within 10°5cm, {len(calibration.signal)} knots")
+    print(
+        f"{fitted['count']} instances, {100 * fitted['accuracy']:.1f} % within 10°5cm, {len(calibration.signal)} knots"
+    )
     for name, summary in (("fitted data", fitted), ("half fitted, half measured", check)):
         print(
             f"{name}: AUROC {summary['auroc']:.3f}, ECE {summary['ece']:.3f}, "

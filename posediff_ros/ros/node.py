@@ -88,10 +88,19 @@ class EstimatorNode(Node):
         )
         for skipped in result.skipped:
             self.warn_throttled(f"object with label {skipped.label} skipped: {skipped.reason}")
-        objects = [ObjectTrack(o, track_name(o.category, o.label, encoding)) for o in result.objects]
+        # A track that ended in this frame (its confidence fell below lose_score) is not published:
+        # its TF frame stops and its markers are deleted; next frame it starts afresh.
+        shown = [o for o in result.objects if o.label not in result.ended]
+        confident = [o for o in shown if o.score is None or o.score >= self.p["min_score"]]
+        objects = [ObjectTrack(o, track_name(o.category, o.label, encoding)) for o in confident]
         self.outputs.publish(depth_msg.header, objects, depth, labels, intrinsics)
         latency = (self.get_clock().now().nanoseconds - stamp) * 1e-9
         self.stats.frame_done(latency, result.timings["total"], len(objects), sum(o.pose.tracked for o in objects))
+        self.stats.tracks_changed(
+            below_min_score=len(shown) - len(confident),
+            lost=len(result.ended),
+            restarted=sum(o.restarted for o in result.objects),
+        )
 
     def on_error(self, error: Exception) -> None:
         if isinstance(error, (FrameRejected, FrameError)):
