@@ -54,7 +54,9 @@ def ground_truth_estimate(frame) -> FrameEstimate:
 
 def test_cli_outputs(dataset_dir, tmp_path):
     checkpoint = tmp_path / "untrained.pt"
-    save_checkpoint(checkpoint, PoseNet(), **{PAYLOAD_KEY: Calibration((0.0, 1000.0), (0.9, 0.1), samples=4).as_payload()})
+    save_checkpoint(
+        checkpoint, PoseNet(), **{PAYLOAD_KEY: Calibration((0.0, 1000.0), (0.9, 0.1), samples=4).as_payload()}
+    )
     out = tmp_path / "out"
     run(
         [

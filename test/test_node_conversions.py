@@ -2,6 +2,7 @@
 messages built from engine results, object names, overlay."""
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -203,6 +204,16 @@ def test_transforms_and_markers():
     assert sorted(adds) == [("axes", 6001), ("boxes", 6001), ("labels", 6001)]
     assert sorted(deletes) == [("axes", 1002), ("boxes", 1002), ("labels", 1002)]
     assert [m.text for m in markers if m.ns == "labels" and m.action == m.ADD] == ["mug_1 (tracked)"]
+
+
+def test_the_score_in_the_pose_and_the_marker_text():
+    header = Header(frame_id="cam")
+    scored = messages.ObjectTrack(replace(pose(), score=0.734), "mug_1")
+    assert messages.detection_array(header, [scored]).detections[0].results[0].hypothesis.score == pytest.approx(0.734)
+    (_, _, text) = messages.marker_array(header, [scored], gone=[]).markers
+    assert text.text == "mug_1 (new) 0.73"
+    unscored = messages.ObjectTrack(pose(), "mug_1")  # a checkpoint without a calibration
+    assert messages.detection_array(header, [unscored]).detections[0].results[0].hypothesis.score == messages.UNSCORED
 
 
 def test_point_cloud_layout_matches_sensor_msgs_py():
