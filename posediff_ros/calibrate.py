@@ -8,7 +8,7 @@ it under the `confidence` key. Fit on training-distribution data (`generate_data
 fitted data and, fitted on one half of the scenes and measured on the other, an honest
 estimate of both.
 
-    calibrate_confidence --checkpoint IN --data DIR --out OUT [--samples 8] [--max-frames N]
+    calibrate_confidence --checkpoint IN --data DIR [DIR ...] --out OUT [--samples 8] [--max-frames N]
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ STANDARD_KEYS = ("format", "version", "model_config", "model", "regression_head_
 """The entries save_checkpoint writes itself; the others are carried over."""
 
 
-def measure(estimator: PoseEstimator, dataset, limit: int | None) -> dict[str, np.ndarray]:
+def measure(estimator: PoseEstimator, datasets: list, limit: int | None) -> dict[str, np.ndarray]:
     """Per estimated instance: its confidence signal, rotation (°) and translation (cm) errors
-    and scene (N,) each, from single frames (no tracking)."""
+    and scene (N,) each, from single frames (no tracking); the first `limit` frames of each dataset."""
     signal, rotation, translation, scenes = [], [], [], []
-    for i in tqdm(range(len(dataset) if limit is None else min(limit, len(dataset))), desc="calibrate", unit="frame"):
+    frames = [(d, i) for d in datasets for i in range(len(d) if limit is None else min(limit, len(d)))]
+    for dataset, i in tqdm(frames, desc="calibrate", unit="frame"):
         frame = dataset[i]
         estimate = estimator.estimate(frame.depth, frame.mask, frame.intrinsics, track=False)
         signals = {o.label: o.signal for o in estimate.objects}
@@ -43,7 +44,7 @@ def measure(estimator: PoseEstimator, dataset, limit: int | None) -> dict[str, n
                 signal.append(signals[r.label])
                 rotation.append(r.rotation_error_deg)
                 translation.append(r.translation_error_cm)
-                scenes.append(r.scene)
+                scenes.append(f"{dataset.root}/{r.scene}")
     return {
         "signal": np.array(signal, float),
         "rotation": np.array(rotation),
@@ -67,11 +68,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="calibrate_confidence", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to calibrate")
     p.add_argument(
-        "--data", type=Path, required=True, help="training-distribution scenes (generate_dataset --split val)"
+        "--data",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="training-distribution scenes (generate_dataset --split val)",
     )
     p.add_argument("--out", type=Path, required=True, help="the calibrated checkpoint to write (may be --checkpoint)")
     p.add_argument("--samples", type=int, default=SAMPLES, help=f"noise-started samples M (default {SAMPLES})")
-    p.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames")
+    p.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of each dataset")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     p.add_argument("--seed", type=int, default=0)
     return p
@@ -86,10 +91,10 @@ def run(argv: list[str] | None = None) -> Calibration:
             args.checkpoint, args.device, confidence_samples=args.samples, seed=args.seed
         )
         payload = load_checkpoint(args.checkpoint)
-        dataset = SyntheticDataset(args.data, estimator.categories)
+        datasets = [SyntheticDataset(d, estimator.categories) for d in args.data]
     except (CheckpointError, OSError, ValueError) as error:
         raise SystemExit(f"calibrate_confidence: {error}") from None
-    measured = measure(estimator, dataset, args.max_frames)
+    measured = measure(estimator, datasets, args.max_frames)
     if len(measured["signal"]) < 20:
         raise SystemExit(f"calibrate_confidence: only {len(measured['signal'])} estimated instances; give more data")
     positive = is_correct(measured["rotation"], measured["translation"])
@@ -97,7 +102,7 @@ def run(argv: list[str] | None = None) -> Calibration:
         measured["signal"],
         positive,
         samples=args.samples,
-        fitted_on=f"{args.data} ({len(measured['signal'])} instances, seed {args.seed})",
+        fitted_on=f"{', '.join(map(str, args.data))} ({len(measured['signal'])} instances, seed {args.seed})",
     )
     fitted = confidence_summary(calibration(measured["signal"]), measured["rotation"], measured["translation"])
     check = held_out_check(measured)

@@ -569,8 +569,8 @@ def print_confidence(confidence: dict | None) -> None:
     )
 
 
-def print_jitter(jitter: dict | None) -> None:
-    if jitter is None or not jitter["mean"]:
+def print_jitter(jitter: dict) -> None:
+    if not jitter["mean"]:
         return
     m = jitter["mean"]
     print(
@@ -580,13 +580,13 @@ def print_jitter(jitter: dict | None) -> None:
     )
 
 
-def save_trust_plots(confidence: dict | None, changes: tuple | None, directory: Path, title: str) -> list[str]:
-    """The reliability diagram (with scores) and the jitter plot (with tracking); returns the paths."""
+def save_trust_plots(confidence: dict | None, changes: tuple, directory: Path, title: str) -> list[str]:
+    """The reliability diagram (with scores) and the jitter plot (with consecutive frames); returns the paths."""
     paths = []
     if confidence is not None:
         paths.append(directory / "reliability.png")
         plot_reliability(confidence["reliability"], paths[-1], title=title)
-    if changes is not None and len(changes[2]):
+    if len(changes[2]):
         paths.append(directory / "jitter.png")
         plot_jitter(*changes, paths[-1], title=title)
     return [str(p) for p in paths]
@@ -625,8 +625,8 @@ def run(argv: list[str] | None = None) -> dict:
     print_counts(evaluation, skipped)
     confidence = confidence_results(results)
     print_confidence(confidence)
-    changes = jitter_changes(results, estimator.categories) if args.tracking else None
-    jitter = None if changes is None else jitter_table(*changes)
+    changes = jitter_changes(results, estimator.categories)  # single frames have jitter too
+    jitter = jitter_table(*changes)
     print_jitter(jitter)
 
     summary = {
