@@ -18,6 +18,7 @@ from posediff_ros.estimator import PoseEstimator
 from posediff_ros.geometry import REAL275_INTRINSICS, SymmetryBatch, axis_angle_to_matrix
 from posediff_ros.metrics import accuracy_at_coverage, auroc, reliability
 from posediff_ros.model import PoseNet
+from posediff_ros.paths import default_model_path
 
 
 def test_auroc_is_the_chance_that_a_positive_outranks_a_negative():
@@ -139,3 +140,13 @@ def test_calibrate_confidence_writes_a_calibrated_checkpoint(tmp_path, capsys):
     assert engine.confidence == calibration and calibration.samples == 4 and calibration.count >= 20
     payload = torch.load(tmp_path / "out.pt", weights_only=True)
     assert (payload["stage"], payload["note"]) == ("joint", "kept")
+
+
+def test_the_shipped_model_is_calibrated():
+    """A new shipped model needs `calibrate_confidence` (models/README.md), or its poses have no score."""
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no shipped model in this checkout")
+    calibration, why = checkpoint_calibration(torch.load(path, weights_only=True))
+    assert calibration is not None, why
+    assert calibration.count >= 1000 and calibration.probability[0] > 0.9 > 0.1 > calibration.probability[-1]
