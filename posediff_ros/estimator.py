@@ -134,11 +134,11 @@ class ObjectPose:
     num_points: int  # valid depth points the object had
     centroid: np.ndarray  # (3,) mean of the object's sampled points, camera frame
     tracked: bool  # sampled from the previous frame's pose
-    restarted: bool = False  # not tracked, under a label whose track exists or ended: it starts afresh
     samples: np.ndarray | None = None  # (K, 9) [r1 | r2 | t] in the camera frame when K > 1
     mask_label: int | None = None  # its pixels' label in the mask; differs from `label` with track_by="centroid"
     score: float | None = None  # P(within 10°5cm), calibrated (confidence.py); None without a calibration
     signal: float | None = None  # the uncalibrated confidence signal (confidence.noise_disagreement)
+    restarted: bool = False  # not tracked, under a label whose track exists or ended: it starts afresh
 
 
 @dataclass
