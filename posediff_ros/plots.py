@@ -172,6 +172,7 @@ def plot_jitter(
         ax.set_xticks(range(1, len(names) + 1), [f"{n}\n({np.count_nonzero(categories == n)})" for n in names])
         ax.set(ylabel=label, title=f"{label.split()[0]}: frame-to-frame change of the pose error")
         ax.grid(alpha=0.3, axis="y")
+    axes[0].set_yscale("log")  # a flipped laptop's 180° beside a bottle's 1°
     if title:
         fig.suptitle(title)
     fig.savefig(path, dpi=100)
