@@ -138,7 +138,7 @@ class ObjectPose:
     mask_label: int | None = None  # its pixels' label in the mask; differs from `label` with track_by="centroid"
     score: float | None = None  # P(within 10°5cm), calibrated (confidence.py); None without a calibration
     signal: float | None = None  # the uncalibrated confidence signal (confidence.noise_disagreement)
-    restarted: bool = False  # not tracked, under a label whose track exists or ended: it starts afresh
+    restarted: bool = False  # a new track under the label of one that exists or ended (tracking.py)
 
 
 @dataclass
@@ -306,6 +306,9 @@ class PoseEstimator:
             poses = self.estimate_points(np.stack(clouds), previous, symmetries)
             result.timings.update(poses.timings)
             for i, label in enumerate(track_labels):
+                scored = self._score(poses.signal, i)
+                # a new track under the label of one that exists or ended (not when it starts none)
+                restarts = track and not poses.tracked[i] and self.tracker.had_track(label)
                 result.objects.append(
                     ObjectPose(
                         label=label,
@@ -316,10 +319,10 @@ class PoseEstimator:
                         num_points=counts[i],
                         centroid=centroids[i],
                         tracked=bool(poses.tracked[i]),
-                        restarted=bool(track and not poses.tracked[i] and self.tracker.had_track(label)),
                         samples=poses.samples[i] if poses.samples is not None else None,
                         mask_label=mask_labels[i],
-                        **self._score(poses.signal, i),
+                        **scored,
+                        restarted=bool(restarts and self.tracker.keeps(scored["score"])),
                     )
                 )
         self._align_symmetric(result.objects, track)

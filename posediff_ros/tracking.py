@@ -27,7 +27,8 @@ class TrackingSettings:
     """How the engine follows objects from frame to frame: the keywords of `PoseEstimator(**tracking)`.
 
     The defaults of track_blend and recheck_angle were measured on sequences with the
-    shipped model (models/README.md, "Tracking").
+    shipped model (models/README.md, "Tracking"), lose_score's on validation sequences
+    (models/README.md, "Confidence").
     """
 
     track_by: str = setting(
@@ -54,7 +55,7 @@ class TrackingSettings:
         range=(0.0, 180.0),
     )
     lose_score: float = setting(
-        0.0,
+        0.2,
         "A track ends when its object's confidence score (P(within 10°5cm)) falls below this; "
         "the object then starts afresh; 0 = never (objects without a score never end this way)",
         range=(0.0, 1.0),

@@ -101,7 +101,7 @@ def test_measuring_the_confidence_leaves_the_poses_as_they_were():
     model = PoseNet()
     depth, labels, _ = frame()
     calibration = Calibration((0.0, 1.0), (1.0, 0.0))
-    plain, scored = (PoseEstimator(model, seed=3, confidence=c) for c in (None, calibration))
+    plain, scored = (PoseEstimator(model, seed=3, confidence=c, lose_score=0.0) for c in (None, calibration))
     for _ in range(2):  # a fresh frame, then a tracked one
         a, b = (e.estimate(depth, labels, REAL275_INTRINSICS).objects for e in (plain, scored))
         for x, y in zip(a, b, strict=True):

@@ -83,8 +83,12 @@ def test_a_track_whose_confidence_falls_ends_and_restarts():
     estimator.tracking.lose_score = 0.5
     ended = estimator.estimate(*both, K)
     assert all(o.tracked for o in ended.objects) and ended.ended == [BOTTLE, MUG]
+    still_unsure = estimator.estimate(*both, K).objects
+    assert not any(o.tracked or o.restarted for o in still_unsure)  # afresh, but no new track yet
+    estimator.tracking.lose_score = 0.1
     restarted = estimator.estimate(*both, K).objects
     assert all(o.restarted and not o.tracked for o in restarted)
+    assert all(o.tracked and not o.restarted for o in estimator.estimate(*both, K).objects)
 
 
 def test_without_scores_tracks_never_end_for_confidence():
