@@ -1,16 +1,17 @@
 """A calibrated per-object confidence: the probability that a pose is within 10°5cm.
 
-The signal is how far M poses sampled from pure noise (the paper's sampler, `t_start`,
-`steps`) land from the returned pose: the geometric mean of their mean rotation distance
-(under the object's symmetry) in units of 10° and their mean translation distance in
-units of 5 cm. The encoder ran already, so the M samples cost only score-head passes.
-Where the posterior has one clear mode, noise-started samples fall on the estimate;
-where the model is unsure (a laptop's front and back, a mug's handle), they scatter or
-settle elsewhere. On 1,159 instances of the synthetic `val` split (shipped model, K=1,
-start=auto) this separated poses within 10°5cm from the others with AUROC 0.916 at M=8
-(0.909 at M=4, 0.919 at M=16); the rotation distance alone gave 0.901, the samples'
-spread about their own mean 0.894, the regression head's disagreement with the refined
-pose 0.776, and the denoiser's residual at the estimate 0.55-0.70.
+The signal is how far M poses sampled from pure noise (the paper's sampler: guided DDIM
+from T_START in STEPS steps, whatever the engine's own settings) land from the returned
+pose: the geometric mean of their mean rotation distance (under the object's symmetry) in
+units of 10° and their mean translation distance in units of 5 cm. The encoder ran
+already, so the M samples cost only score-head passes. Where the posterior has one clear
+mode, noise-started samples fall on the estimate; where the model is unsure (a laptop's
+front and back, a mug's handle), they scatter or settle elsewhere. On 1,159 instances of
+the synthetic `val` split (shipped model, K=1, start=auto) this separated poses within
+10°5cm from the others with AUROC 0.916 at M=8 (0.909 at M=4, 0.919 at M=16); the rotation
+distance alone gave 0.901, the samples' spread about their own mean 0.894, the regression
+head's disagreement with the refined pose 0.776, and the denoiser's residual at the
+estimate 0.55-0.70 (models/README.md, "Confidence").
 
 A monotone (isotonic) map fitted on training-distribution data turns the signal into a
 probability. It ships inside the checkpoint under `PAYLOAD_KEY`, versioned; `calibrate`
@@ -32,6 +33,9 @@ VERSION = 1
 SIGNAL = "noise_disagreement"
 SAMPLES = 8
 """Noise-started samples per object (M): AUROC 0.909 / 0.916 / 0.919 at M = 4 / 8 / 16 on val."""
+STEPS = 10
+"""Their DDIM steps: AUROC 0.854 / 0.916 at 5 / 10 steps (M = 8) on val."""
+T_START = 0.55
 
 
 def noise_disagreement(
@@ -55,13 +59,16 @@ class Calibration:
     """A non-increasing, piecewise-linear map from the signal to P(within 10°5cm).
 
     `signal` (n,) increasing knots and `probability` (n,) non-increasing values there (the
-    isotonic fit's blocks, at their mean signal); constant beyond the ends. `samples` is the M
-    the signal was measured with: the map holds only for it.
+    isotonic fit's blocks, at their mean signal); constant beyond the ends. The signal was
+    measured with `samples` (M) samples of `steps` steps from `t_start`: the map holds only
+    for them, so the engine measures it so.
     """
 
     signal: tuple[float, ...]
     probability: tuple[float, ...]
     samples: int = SAMPLES
+    steps: int = STEPS
+    t_start: float = T_START
     name: str = SIGNAL
     fitted_on: str = ""  # what data, for the record
     count: int = 0  # instances fitted
@@ -87,6 +94,13 @@ class Calibration:
         if len(x) == 0 or len(x) != len(p) or np.any(np.diff(x) <= 0) or np.any(np.diff(p) > 0):
             raise ValueError("confidence calibration knots must be increasing with non-increasing probabilities")
         return calibration
+
+
+def sampler_options(calibration: Calibration | None) -> dict:
+    """The SamplerSettings fields the signal is measured with: the calibration's, else the defaults."""
+    if calibration is None:
+        return {"steps": STEPS, "t_start": T_START}
+    return {"steps": calibration.steps, "t_start": calibration.t_start}
 
 
 def checkpoint_calibration(payload: dict) -> tuple[Calibration | None, str]:

@@ -27,7 +27,7 @@ from .categories import (
     split_panoptic_label,
 )
 from .checkpoint import checkpoint_categories, load_model
-from .confidence import Calibration, checkpoint_calibration, noise_disagreement
+from .confidence import Calibration, checkpoint_calibration, noise_disagreement, sampler_options
 from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
 from .geometry import (
     MIN_POINTS,
@@ -227,6 +227,10 @@ class PoseEstimator:
         self.confidence = confidence
         self.confidence_samples = (
             (confidence.samples if confidence else 0) if confidence_samples is None else confidence_samples
+        )
+        # the paper's sampler as the calibration measured it, whatever this engine's settings
+        self.confidence_settings = SamplerSettings(
+            **sampler_options(confidence), num_samples=max(self.confidence_samples, 1)
         )
         # a stream of its own, so that measuring the confidence never changes the poses
         self.confidence_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
@@ -430,11 +434,9 @@ class PoseEstimator:
         self, feature: torch.Tensor, R: torch.Tensor, t_rel: torch.Tensor, symmetry: SymmetryBatch
     ) -> np.ndarray:
         """confidence.noise_disagreement (B,) of the poses R (B, 3, 3), t_rel (B, 3) (relative to the
-        centroid): M samples from noise at t_start with `steps` steps, drawn from their own stream."""
-        s = self.settings
-        x = self.sample(
-            feature, None, s.t_start, s.steps, samples=self.confidence_samples, generator=self.confidence_generator
-        )
+        centroid): `confidence_settings`' samples from noise, drawn from their own stream."""
+        s = self.confidence_settings
+        x = self.sample(feature, None, s.t_start, s.steps, settings=s, generator=self.confidence_generator)
         R_samples, t_samples = vector_to_pose(x)
         self._synchronize()
         return noise_disagreement(R_samples, t_samples, R, t_rel, symmetry).cpu().numpy()
@@ -502,15 +504,16 @@ class PoseEstimator:
         t_start: float,
         steps: int,
         *,
-        samples: int | None = None,
+        settings: SamplerSettings | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """K samples (`samples`, default num_samples) for each of B objects -> (B, K, 9); x_init
-        (B, 9) or None for pure noise; random numbers from `generator` (default the engine's)."""
-        s = self.settings
+        """K = num_samples samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for
+        pure noise; with `settings` (default the engine's) and the random numbers of `generator`
+        (default the engine's)."""
+        s = settings or self.settings
         schedule = self.model.noise_schedule
         generator = generator or self.generator
-        B, K = feature.shape[0], samples or s.num_samples
+        B, K = feature.shape[0], s.num_samples
         feature = feature.repeat_interleave(K, dim=0)
         sigma = float(schedule.sigma(torch.tensor(t_start)))
         noise = torch.randn(B * K, 9, generator=generator, device=self.device) * sigma

@@ -14,7 +14,7 @@ from posediff_ros.categories import ABOUT_Y, NO_SYMMETRY
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.confidence import PAYLOAD_KEY, Calibration, checkpoint_calibration, fit_isotonic, noise_disagreement
 from posediff_ros.data import generate
-from posediff_ros.estimator import PoseEstimator
+from posediff_ros.estimator import PoseEstimator, SamplerSettings
 from posediff_ros.geometry import REAL275_INTRINSICS, SymmetryBatch, axis_angle_to_matrix
 from posediff_ros.metrics import accuracy_at_coverage, auroc, reliability
 from posediff_ros.model import PoseNet
@@ -80,6 +80,12 @@ def test_calibration_in_the_checkpoint(tmp_path):
     save_checkpoint(tmp_path / "calibrated.pt", PoseNet(), **{PAYLOAD_KEY: calibration.as_payload()})
     engine = PoseEstimator.from_checkpoint(tmp_path / "calibrated.pt", "cpu")
     assert engine.confidence == calibration and engine.confidence_samples == calibration.samples
+    other = PoseEstimator.from_checkpoint(
+        tmp_path / "calibrated.pt", "cpu", settings=SamplerSettings(sampler="ode", steps=3, w_max=2.0)
+    )
+    measured_as_fitted = (calibration.samples, calibration.steps, calibration.t_start, "ddim", 4.0)
+    s = other.confidence_settings
+    assert (s.num_samples, s.steps, s.t_start, s.sampler, s.w_max) == measured_as_fitted
     depth, labels, _ = frame()
     scores = [o.score for o in engine.estimate(depth, labels, REAL275_INTRINSICS).objects]
     assert all(0.1 <= s <= 0.9 for s in scores)
