@@ -90,6 +90,7 @@ def run(argv: list[str] | None = None) -> Calibration:
         estimator = PoseEstimator.from_checkpoint(
             args.checkpoint, args.device, confidence_samples=args.samples, seed=args.seed
         )
+        estimator.unscored = None  # being calibrated: its signal is what counts here
         payload = load_checkpoint(args.checkpoint)
         datasets = [SyntheticDataset(d, estimator.categories) for d in args.data]
     except (CheckpointError, OSError, ValueError) as error:

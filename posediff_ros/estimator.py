@@ -234,6 +234,7 @@ class PoseEstimator:
         )
         # a stream of its own, so that measuring the confidence never changes the poses
         self.confidence_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.unscored: str | None = None  # why a checkpoint's poses have no score, warned at the first frame
 
     @classmethod
     def from_checkpoint(
@@ -246,14 +247,14 @@ class PoseEstimator:
     ) -> PoseEstimator:
         """The engine of a checkpoint file, with the category table stored in it (NOCS for files
         from before tables were stored) unless `categories` is given, and its confidence
-        calibration (without one it warns once: objects then have no score). Raises CheckpointError."""
+        calibration (without one its first frame warns: objects then have no score). Raises CheckpointError."""
         device = auto_device() if device == "auto" else torch.device(device)
         model, payload = load_model(path, device)
         table = checkpoint_categories(payload) if categories is None else categories
         calibration, why_none = checkpoint_calibration(payload)
-        if calibration is None:
-            warnings.warn(f"{path}: {why_none}; poses have no confidence score", stacklevel=2)
-        return cls(model, device=device, categories=table, confidence=calibration, **kwargs)
+        engine = cls(model, device=device, categories=table, confidence=calibration, **kwargs)
+        engine.unscored = None if calibration else f"{path}: {why_none}; poses have no confidence score"
+        return engine
 
     def reset_tracks(self) -> None:
         self.tracker.reset()
@@ -283,6 +284,9 @@ class PoseEstimator:
         the images and the camera info differ in size.
         """
         start = time.perf_counter()
+        if self.unscored:
+            warnings.warn(self.unscored, stacklevel=2)
+            self.unscored = None
         check_frame(depth_m, labels, intrinsics)
         result = FrameEstimate()
         categories, clouds, mask_labels, counts = [], [], [], []

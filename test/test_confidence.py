@@ -91,15 +91,19 @@ def test_calibration_in_the_checkpoint(tmp_path):
     assert all(0.1 <= s <= 0.9 for s in scores)
 
     save_checkpoint(tmp_path / "old.pt", PoseNet())
+    old = PoseEstimator.from_checkpoint(tmp_path / "old.pt", "cpu")
     with pytest.warns(UserWarning, match="no confidence calibration"):
-        old = PoseEstimator.from_checkpoint(tmp_path / "old.pt", "cpu")
-    assert {(o.score, o.signal) for o in old.estimate(depth, labels, REAL275_INTRINSICS).objects} == {(None, None)}
+        first = old.estimate(depth, labels, REAL275_INTRINSICS)
+    assert {(o.score, o.signal) for o in first.objects} == {(None, None)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once
+        old.estimate(depth, labels, REAL275_INTRINSICS)
 
     newer = {**calibration.as_payload(), "version": 99}
     assert checkpoint_calibration({PAYLOAD_KEY: newer})[0] is None
     save_checkpoint(tmp_path / "newer.pt", PoseNet(), **{PAYLOAD_KEY: newer})
     with pytest.warns(UserWarning, match="unusable.*version 99"):
-        PoseEstimator.from_checkpoint(tmp_path / "newer.pt", "cpu")
+        PoseEstimator.from_checkpoint(tmp_path / "newer.pt", "cpu").estimate(depth, labels, REAL275_INTRINSICS)
 
 
 def test_measuring_the_confidence_leaves_the_poses_as_they_were():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -222,7 +221,7 @@ def check_symmetric_suffixes(
 
 def load_engine(p: dict[str, Any], warn: Callable[[str], None]) -> tuple[str | Path, PoseEstimator]:
     """The model file the parameters name and the engine they configure; `warn` gets
-    deprecation warnings and the engine's (a checkpoint without a confidence calibration)."""
+    deprecation warnings."""
     import torch
 
     if p["num_threads"]:
@@ -236,19 +235,13 @@ def load_engine(p: dict[str, Any], warn: Callable[[str], None]) -> tuple[str | P
         )
     settings = SamplerSettings(**{s.name: p[s.name] for s in SAMPLER_PARAMETERS})
     tracking = {s.name: p[s.name] for s in TRACKING_PARAMETERS}
-    with warnings.catch_warnings(record=True) as caught:  # e.g. no confidence calibration: logged below
-        warnings.simplefilter("always")
-        engine = PoseEstimator.from_checkpoint(
-            path, p["device"], settings=settings, min_points=p["min_points"], **tracking
-        )
+    engine = PoseEstimator.from_checkpoint(path, p["device"], settings=settings, min_points=p["min_points"], **tracking)
     engine.categories = node_categories(p["categories"], engine.categories, warn, f"checkpoint {path}")
     if p["label_encoding"] == "instance" and p["instance_category"] not in engine.categories:
         raise ValueError(
             f"label_encoding 'instance' needs instance_category to be one of {engine.categories.names}, "
             f"not {p['instance_category']!r}"
         )
-    for warning in caught:  # through the node's logger, once the engine is known to start
-        warn(str(warning.message))
     return path, engine
 
 
