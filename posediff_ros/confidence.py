@@ -46,6 +46,8 @@ def noise_disagreement(
     sqrt(mean_k angle(R_k, R) / 10° * mean_k |t_k - t| / 5 cm), the angle under each object's
     symmetry (`geometry.rotation_error`). R_samples (B, M, 3, 3), t_samples (B, M, 3) metres:
     poses sampled from noise; R (B, 3, 3), t (B, 3): the returned poses; symmetry (B,).
+    The product makes either distance alone enough to doubt a pose; for an object that every
+    rotation maps onto itself (symmetry `any`) the angle is 0, and so is the signal.
     """
     degrees, cm = CORRECT_AT
     per_sample = SymmetryBatch(symmetry.group.unsqueeze(1), symmetry.axis.unsqueeze(1))
