@@ -28,6 +28,7 @@ from .categories import (
     split_panoptic_label,
 )
 from .checkpoint import checkpoint_categories, load_model
+from .confidence import Calibration, checkpoint_calibration, noise_disagreement, sampler_options
 from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
 from .geometry import (
     MIN_POINTS,
@@ -136,6 +137,9 @@ class ObjectPose:
     tracked: bool  # sampled from the previous frame's pose
     samples: np.ndarray | None = None  # (K, 9) [r1 | r2 | t] in the camera frame when K > 1
     mask_label: int | None = None  # its pixels' label in the mask; differs from `label` with track_by="centroid"
+    score: float | None = None  # P(within 10°5cm), calibrated (confidence.py); None without a calibration
+    signal: float | None = None  # the uncalibrated confidence signal (confidence.noise_disagreement)
+    restarted: bool = False  # a new track under the label of one that exists or ended (tracking.py)
 
 
 @dataclass
@@ -148,6 +152,7 @@ class SkippedObject:
 class FrameEstimate:
     objects: list[ObjectPose] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    ended: list[int] = field(default_factory=list)  # labels whose track ended in this frame (tracking.py)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
@@ -160,6 +165,7 @@ class BatchPoses:
     tracked: np.ndarray  # (B,) bool: sampled from the previous pose (not re-initialised)
     samples: np.ndarray | None  # (B, K, 9) [r1 | r2 | t] when K > 1
     timings: dict[str, float]  # seconds per stage
+    signal: np.ndarray | None = None  # (B,) confidence signal when the engine measures one
 
 
 class FrameError(ValueError):
@@ -186,7 +192,11 @@ class PoseEstimator:
     """Category-level pose estimation for all labelled objects of a frame.
 
     The keywords `tracking` are the fields of TrackingSettings (track_by, track_gate,
-    max_missed, max_jump, track_blend, recheck_angle); `self.tracking` holds them.
+    max_missed, max_jump, track_blend, recheck_angle, lose_score); `self.tracking` holds them.
+
+    `confidence` maps the confidence signal to each object's `score` (confidence.py); the
+    signal is measured with `confidence_samples` noise-started samples per object (default:
+    the calibration's M, else none: then objects have neither signal nor score).
     """
 
     def __init__(
@@ -200,6 +210,8 @@ class PoseEstimator:
         num_points: int = NUM_POINTS,
         min_points: int = MIN_POINTS,
         seed: int = 0,
+        confidence: Calibration | None = None,
+        confidence_samples: int | None = None,
         **tracking: Any,
     ):
         """`categories` is the table the mask's category ids are looked up in, with each
@@ -217,6 +229,17 @@ class PoseEstimator:
         self.tracker = Tracker(self.tracking)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.confidence = confidence
+        self.confidence_samples = (
+            (confidence.samples if confidence else 0) if confidence_samples is None else confidence_samples
+        )
+        # the paper's sampler as the calibration measured it, whatever this engine's settings
+        self.confidence_settings = SamplerSettings(
+            **sampler_options(confidence), num_samples=max(self.confidence_samples, 1)
+        )
+        # a stream of its own, so that measuring the confidence never changes the poses
+        self.confidence_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.unscored: str | None = None  # why a checkpoint's poses have no score, warned at the first frame
 
     @classmethod
     def from_checkpoint(
@@ -228,11 +251,15 @@ class PoseEstimator:
         **kwargs: Any,
     ) -> PoseEstimator:
         """The engine of a checkpoint file, with the category table stored in it (NOCS for files
-        from before tables were stored) unless `categories` is given. Raises CheckpointError."""
+        from before tables were stored) unless `categories` is given, and its confidence
+        calibration (without one its first frame warns: objects then have no score). Raises CheckpointError."""
         device = auto_device() if device == "auto" else torch.device(device)
         model, payload = load_model(path, device)
         table = checkpoint_categories(payload) if categories is None else categories
-        return cls(model, device=device, categories=table, **kwargs)
+        calibration, why_none = checkpoint_calibration(payload)
+        engine = cls(model, device=device, categories=table, confidence=calibration, **kwargs)
+        engine.unscored = None if calibration else f"{path}: {why_none}; poses have no confidence score"
+        return engine
 
     def warm_up(self, log: Callable[[str], None] = print) -> float:
         """Run the encoder once per batch size before the first frame (with `compile`: compile it),
@@ -273,6 +300,9 @@ class PoseEstimator:
         the images and the camera info differ in size.
         """
         start = time.perf_counter()
+        if self.unscored:
+            warnings.warn(self.unscored, stacklevel=2)
+            self.unscored = None
         check_frame(depth_m, labels, intrinsics)
         result = FrameEstimate()
         objects = sample_labelled_points(depth_m, labels, intrinsics, self.rng, self.num_points, self.min_points)
@@ -301,6 +331,9 @@ class PoseEstimator:
             poses = self.estimate_points(np.stack(clouds), previous, symmetries)
             result.timings.update(poses.timings)
             for i, label in enumerate(track_labels):
+                scored = self._score(poses.signal, i)
+                # a new track under the label of one that exists or ended (not when it starts none)
+                restarts = track and not poses.tracked[i] and self.tracker.had_track(label)
                 result.objects.append(
                     ObjectPose(
                         label=label,
@@ -313,11 +346,15 @@ class PoseEstimator:
                         tracked=bool(poses.tracked[i]),
                         samples=poses.samples[i] if poses.samples is not None else None,
                         mask_label=mask_labels[i],
+                        **scored,
+                        restarted=bool(restarts and self.tracker.keeps(scored["score"])),
                     )
                 )
         self._align_symmetric(result.objects, track)
         if track:
-            self.tracker.update({o.label: Track(o.category, o.R, o.t, o.centroid) for o in result.objects})
+            kept = [o for o in result.objects if self.tracker.keeps(o.score)]
+            lost = {o.label for o in result.objects} - {o.label for o in kept}
+            result.ended = self.tracker.update({o.label: Track(o.category, o.R, o.t, o.centroid) for o in kept}, lost)
         result.timings["total"] = time.perf_counter() - start
         return result
 
@@ -407,7 +444,30 @@ class PoseEstimator:
         R, t = mean_rotation(R_samples), t_samples.mean(1)
         samples = pose_to_vector(R_samples, t_samples).cpu().numpy() if K > 1 else None
         is_tracked = np.array([p is not None for p in previous], dtype=bool)
-        return BatchPoses(R.cpu().numpy(), t.cpu().numpy(), is_tracked, samples, timings)
+        signal = None
+        if self.confidence_samples:
+            start = time.perf_counter()
+            signal = self._confidence_signal(feature, R, t - centroid, symmetry)
+            timings["confidence"] = time.perf_counter() - start
+        return BatchPoses(R.cpu().numpy(), t.cpu().numpy(), is_tracked, samples, timings, signal)
+
+    def _confidence_signal(
+        self, feature: torch.Tensor, R: torch.Tensor, t_rel: torch.Tensor, symmetry: SymmetryBatch
+    ) -> np.ndarray:
+        """confidence.noise_disagreement (B,) of the poses R (B, 3, 3), t_rel (B, 3) (relative to the
+        centroid): `confidence_settings`' samples from noise, drawn from their own stream."""
+        s = self.confidence_settings
+        x = self.sample(feature, None, s.t_start, s.steps, settings=s, generator=self.confidence_generator)
+        R_samples, t_samples = vector_to_pose(x)
+        self._synchronize()
+        return noise_disagreement(R_samples, t_samples, R, t_rel, symmetry).cpu().numpy()
+
+    def _score(self, signal: np.ndarray | None, i: int) -> dict[str, float | None]:
+        """Object i's `signal` and its calibrated `score` (None where unmeasured or uncalibrated)."""
+        if signal is None:
+            return {"signal": None, "score": None}
+        score = float(self.confidence(signal[i])) if self.confidence is not None else None
+        return {"signal": float(signal[i]), "score": score}
 
     def _regressed_pose(
         self, feature: torch.Tensor, previous: list[tuple[np.ndarray, np.ndarray] | None]
@@ -458,20 +518,32 @@ class PoseEstimator:
         dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
         return [None if i in dropped else p for i, p in enumerate(previous)]
 
-    def sample(self, feature: torch.Tensor, x_init: torch.Tensor | None, t_start: float, steps: int) -> torch.Tensor:
-        """K samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for pure noise."""
-        s = self.settings
+    def sample(
+        self,
+        feature: torch.Tensor,
+        x_init: torch.Tensor | None,
+        t_start: float,
+        steps: int,
+        *,
+        settings: SamplerSettings | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """K = num_samples samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for
+        pure noise; with `settings` (default the engine's) and the random numbers of `generator`
+        (default the engine's)."""
+        s = settings or self.settings
         schedule = self.model.noise_schedule
+        generator = generator or self.generator
         B, K = feature.shape[0], s.num_samples
         score = self.conditioned_score(feature.repeat_interleave(K, dim=0))
         sigma = float(schedule.sigma(torch.tensor(t_start)))
-        noise = torch.randn(B * K, 9, generator=self.generator, device=self.device) * sigma
+        noise = torch.randn(B * K, 9, generator=generator, device=self.device) * sigma
         x = noise if x_init is None else x_init.repeat_interleave(K, dim=0) + noise
         guided = ScaledScore(score, s.scaling, s.w_min, s.w_max)
         if s.sampler == "ode":
             x = sample_ode(guided, x, schedule, t_start)
         else:
-            x = sample_ddim(guided, x, schedule, t_start, steps=steps, eta=s.eta, generator=self.generator)
+            x = sample_ddim(guided, x, schedule, t_start, steps=steps, eta=s.eta, generator=generator)
         return x.reshape(B, K, 9)
 
     def _synchronize(self) -> None:

@@ -25,7 +25,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from ..checkpoint import CheckpointError
-from ..estimator import FrameError
+from ..estimator import FrameError, FrameEstimate, ObjectPose
 from .diagnostics import DiagnosticsPublisher, FrameStats
 from .inputs import FrameInputs, FrameRejected
 from .messages import ObjectTrack, track_name
@@ -36,6 +36,16 @@ from .worker import LatestFrameWorker
 
 NODE_NAME = "posediff_estimator"
 WARN_PERIOD = 5.0  # seconds between repeats of one kind of per-frame warning
+
+
+def published_objects(result: FrameEstimate, min_score: float) -> tuple[list[ObjectPose], int]:
+    """The objects of a frame to publish, and how many were held back for a score below
+    `min_score` (objects without a score are published). An object whose track ended in this
+    frame (its score fell below lose_score) is not published: its TF frame stops and its
+    markers are deleted; the next frame starts it afresh."""
+    shown = [o for o in result.objects if o.label not in result.ended]
+    confident = [o for o in shown if o.score is None or o.score >= min_score]
+    return confident, len(shown) - len(confident)
 
 
 class EstimatorNode(Node):
@@ -89,10 +99,16 @@ class EstimatorNode(Node):
         )
         for skipped in result.skipped:
             self.warn_throttled(f"object with label {skipped.label} skipped: {skipped.reason}")
-        objects = [ObjectTrack(o, track_name(o.category, o.label, encoding)) for o in result.objects]
+        confident, below_min_score = published_objects(result, self.p["min_score"])
+        objects = [ObjectTrack(o, track_name(o.category, o.label, encoding)) for o in confident]
         self.outputs.publish(depth_msg.header, objects, depth, labels, intrinsics)
         latency = (self.get_clock().now().nanoseconds - stamp) * 1e-9
         self.stats.frame_done(latency, result.timings["total"], len(objects), sum(o.pose.tracked for o in objects))
+        self.stats.tracks_changed(
+            below_min_score=below_min_score,
+            lost=len(result.ended),
+            restarted=sum(o.restarted for o in result.objects),
+        )
 
     def on_error(self, error: Exception) -> None:
         if isinstance(error, (FrameRejected, FrameError)):

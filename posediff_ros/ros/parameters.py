@@ -33,6 +33,13 @@ NODE_PARAMETERS = [
     Setting("track", True, "Sample tracked objects from their previous pose (tracking mode)"),
     Setting("min_points", MIN_POINTS, "Valid depth points an object needs; fewer: skipped", (1, 1000000)),
     Setting(
+        "min_score",
+        0.0,
+        "Poses whose confidence score (P(within 10°5cm)) is below this are not published (counted in "
+        "diagnostics); 0 = publish all",
+        (0.0, 1.0),
+    ),
+    Setting(
         "label_encoding",
         "panoptic",
         "Mask labels: panoptic (category_id * 1000 + k) or instance (instance ids of instance_category)",
