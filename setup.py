@@ -14,6 +14,7 @@ CONSOLE_SCRIPTS = [
     'generate_dataset = posediff_ros.data.generate:main',
     'train = posediff_ros.train:main',
     'evaluate = posediff_ros.evaluate:main',
+    'calibrate_confidence = posediff_ros.calibrate:main',
     'estimator = posediff_ros.ros.node:main',
     'managed_estimator = posediff_ros.ros.managed:main',
     'synthetic_camera = posediff_ros.ros.synthetic_camera:main',

@@ -42,7 +42,9 @@ from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
+from posediff_ros.model.inference import InferenceSettings  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
+from posediff_ros.settings import add_options, described  # noqa: E402
 
 WARM_UP = 5  # the first calls with a new input shape are much slower on CPU (oneDNN set-up)
 
@@ -76,7 +78,9 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--checkpoint", type=Path, help="default: the shipped model")
     which.add_argument("--untrained", action="store_true", help="an untrained network of the default (paper) size")
+    add_options(parser, InferenceSettings)
     args = parser.parse_args()
+    inference = InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)})
     device = torch.device(args.device)
 
     if args.untrained or (args.checkpoint is None and default_model_path() is None):
@@ -90,17 +94,28 @@ def main() -> None:
         f"parameters: encoder {encoder:,}, score head {score:,}, regression head {regression:,}; "
         f"encoder + score head {encoder + score:,} (paper: 2.2 M)"
     )
-    print("\nmedian ms per frame; preprocess = back-projection + point sampling of all objects")
-    print(f"{'objects':>7} {'mode':<8} {'preprocess':>10} {'encoder':>8} {'sampler':>8} {'total':>8} {'FPS':>7}")
+    print(
+        "\nmedian ms per frame; preprocess = back-projection + point sampling of all objects; "
+        "confidence = the score's noise-started samples (with a calibrated checkpoint)"
+    )
+    print(
+        f"{'objects':>7} {'mode':<8} {'preprocess':>10} {'encoder':>8} {'sampler':>8} {'confidence':>10} "
+        f"{'total':>8} {'FPS':>7}"
+    )
     rng = np.random.default_rng(0)
     for count in args.objects:
         depth, mask = frame_with_objects(count, rng)
         K = REAL275_INTRINSICS
         intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
-        # The node's defaults; every repeat of the same frame stays a track (no jump, no re-check).
-        estimator = PoseEstimator(
-            model, device=device, settings=SamplerSettings(), max_jump=np.inf, recheck_angle=180.0
-        )
+        # The node's defaults, with the checkpoint's confidence calibration as the node loads it;
+        # every repeat of the same frame stays a track (no jump, no re-check, no loss by score).
+        options = dict(settings=SamplerSettings(), inference=inference, max_jump=np.inf, recheck_angle=180.0)
+        if checkpoint is None:
+            estimator = PoseEstimator(model, device=device, **options)
+        else:
+            estimator = PoseEstimator.from_checkpoint(checkpoint, device, lose_score=0.0, **options)
+        if count == args.objects[0]:
+            estimator.warm_up()
         for mode, track in (("single", False), ("tracking", True)):
             estimator.reset_tracks()
             timings: dict[str, list[float]] = {}
@@ -115,7 +130,7 @@ def main() -> None:
             ms = {key: statistics.median(values) for key, values in timings.items()}
             print(
                 f"{count:>7} {mode:<8} {ms['preprocess']:>10.1f} {ms['encoder']:>8.1f} {ms['sampler']:>8.1f} "
-                f"{ms['total']:>8.1f} {1000 / ms['total']:>7.1f}"
+                f"{ms.get('confidence', 0.0):>10.1f} {ms['total']:>8.1f} {1000 / ms['total']:>7.1f}"
             )
 
 

@@ -29,8 +29,8 @@ from machine import describe_machine  # noqa: E402
 from posediff_ros.data import SyntheticPoseStream  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import centre_points, pose_to_vector  # noqa: E402
+from posediff_ros.model.inference import bf16_is_fast  # noqa: E402
 from posediff_ros.objective import TrainingObjective  # noqa: E402
-from posediff_ros.train import bf16_is_fast  # noqa: E402
 
 WARM_UP = 3
 

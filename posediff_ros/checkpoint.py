@@ -16,7 +16,11 @@ from .categories import NOCS_CATEGORIES, CategoryTable
 from .model import ModelConfig, PoseNet
 
 FORMAT = "posediff_ros.checkpoint"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 2 stores the encoder's shared-MLP weights as Linear matrices (C_out, C_in); version 1
+stored the same numbers as 1x1 convolutions (C_out, C_in, 1, 1), which `SharedMLP` reshapes on
+load (model/pointnet2.py). Nothing else differs."""
 
 
 class CheckpointError(RuntimeError):
@@ -64,9 +68,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a posediff_ros checkpoint (no '{FORMAT}' format tag)")
-    if payload.get("version") != VERSION:
+    if payload.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path} has checkpoint version {payload.get('version')}; this posediff_ros reads {VERSION}"
+            f"{path} has checkpoint version {payload.get('version')}; this posediff_ros reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return payload
 

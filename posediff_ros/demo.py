@@ -23,8 +23,9 @@ from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
 from .metrics import pose_errors
 from .model import PoseNet
+from .model.inference import InferenceSettings
 from .paths import default_model_candidates, default_model_path
-from .settings import add_options
+from .settings import add_options, described
 
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
 
@@ -50,9 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     add_options(
         parser, SamplerSettings, SAMPLER_OPTIONS, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"}
     )
+    add_options(parser, InferenceSettings)
     args = parser.parse_args(argv)
 
     settings = SamplerSettings(**{name: getattr(args, name) for name in SAMPLER_OPTIONS})
+    inference = InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)})
     checkpoint = args.checkpoint or default_model_path()
     if checkpoint is None:
         print(
@@ -61,10 +64,12 @@ def main(argv: list[str] | None = None) -> None:
             "so the poses below are random. Train one with `train` or pass --checkpoint.",
             file=sys.stderr,
         )
-        estimator = PoseEstimator(PoseNet(), settings=settings, seed=args.seed)
+        estimator = PoseEstimator(PoseNet(), settings=settings, inference=inference, seed=args.seed)
     else:
         try:
-            estimator = PoseEstimator.from_checkpoint(checkpoint, device=args.device, settings=settings, seed=args.seed)
+            estimator = PoseEstimator.from_checkpoint(
+                checkpoint, device=args.device, settings=settings, inference=inference, seed=args.seed
+            )
         except CheckpointError as error:
             sys.exit(f"demo: {error}")
         print(f"model: {checkpoint} on {estimator.device}")

@@ -152,9 +152,11 @@ def sample_ddim(
     ts = time_steps(steps, t_start, device=x.device)
     sigmas = schedule.sigma(ts)
     sigmas_next = torch.cat((sigmas[1:], sigmas.new_zeros(1)))
-    for t, sigma, sigma_next in zip(ts, sigmas, sigmas_next, strict=True):
-        s = score_fn(x, t.expand(x.shape[0]))
-        x = x + (sigma**2 - torch.sqrt(sigma_next**2 * (1.0 - eta**2)) * sigma) * s
+    # every step's coefficient at once: a few small operations per step fewer (one object's
+    # 4-step refinement is bound by operator overhead, not arithmetic)
+    coefficients = (sigmas**2 - torch.sqrt(sigmas_next**2 * (1.0 - eta**2)) * sigmas).to(x.dtype)
+    for t, coefficient, sigma_next in zip(ts.expand(x.shape[0], -1).T, coefficients, sigmas_next, strict=True):
+        x = x + coefficient * score_fn(x, t)
         if eta > 0 and sigma_next > 0:
             x = x + eta * sigma_next * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return x

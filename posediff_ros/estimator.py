@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,24 +28,25 @@ from .categories import (
     split_panoptic_label,
 )
 from .checkpoint import checkpoint_categories, load_model
+from .confidence import Calibration, checkpoint_calibration, noise_disagreement, sampler_options
 from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
 from .geometry import (
     MIN_POINTS,
     NUM_POINTS,
     Intrinsics,
     SymmetryBatch,
-    TooFewPoints,
-    backproject_labels,
     centre_points,
     mean_rotation,
     nearest_equivalent,
     pose_to_vector,
     project_to_so3,
     rotation_error,
-    sample_points,
+    sample_labelled_points,
+    too_few_points,
     vector_to_pose,
 )
 from .model import PoseNet
+from .model.inference import InferenceSettings, warm_up_sizes
 from .settings import check_choices, setting
 from .tracking import Track, Tracker, TrackingSettings
 
@@ -135,6 +137,9 @@ class ObjectPose:
     tracked: bool  # sampled from the previous frame's pose
     samples: np.ndarray | None = None  # (K, 9) [r1 | r2 | t] in the camera frame when K > 1
     mask_label: int | None = None  # its pixels' label in the mask; differs from `label` with track_by="centroid"
+    score: float | None = None  # P(within 10°5cm), calibrated (confidence.py); None without a calibration
+    signal: float | None = None  # the uncalibrated confidence signal (confidence.noise_disagreement)
+    restarted: bool = False  # a new track under the label of one that exists or ended (tracking.py)
 
 
 @dataclass
@@ -147,6 +152,7 @@ class SkippedObject:
 class FrameEstimate:
     objects: list[ObjectPose] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    ended: list[int] = field(default_factory=list)  # labels whose track ended in this frame (tracking.py)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
@@ -159,6 +165,7 @@ class BatchPoses:
     tracked: np.ndarray  # (B,) bool: sampled from the previous pose (not re-initialised)
     samples: np.ndarray | None  # (B, K, 9) [r1 | r2 | t] when K > 1
     timings: dict[str, float]  # seconds per stage
+    signal: np.ndarray | None = None  # (B,) confidence signal when the engine measures one
 
 
 class FrameError(ValueError):
@@ -185,7 +192,11 @@ class PoseEstimator:
     """Category-level pose estimation for all labelled objects of a frame.
 
     The keywords `tracking` are the fields of TrackingSettings (track_by, track_gate,
-    max_missed, max_jump, track_blend, recheck_angle); `self.tracking` holds them.
+    max_missed, max_jump, track_blend, recheck_angle, lose_score); `self.tracking` holds them.
+
+    `confidence` maps the confidence signal to each object's `score` (confidence.py); the
+    signal is measured with `confidence_samples` noise-started samples per object (default:
+    the calibration's M, else none: then objects have neither signal nor score).
     """
 
     def __init__(
@@ -194,10 +205,13 @@ class PoseEstimator:
         *,
         device: str | torch.device = "cpu",
         settings: SamplerSettings | None = None,
+        inference: InferenceSettings | None = None,
         categories: CategoryTable = NOCS_CATEGORIES,
         num_points: int = NUM_POINTS,
         min_points: int = MIN_POINTS,
         seed: int = 0,
+        confidence: Calibration | None = None,
+        confidence_samples: int | None = None,
         **tracking: Any,
     ):
         """`categories` is the table the mask's category ids are looked up in, with each
@@ -206,12 +220,26 @@ class PoseEstimator:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.settings = (settings or SamplerSettings()).resolved(model.regression_head_trained)
+        self.inference = inference or InferenceSettings()
+        self.encoder = model.inference_encoder(self.device, self.inference)
+        self.conditioned_score = model.inference_score()
         self.categories = categories
         self.num_points, self.min_points = num_points, min_points
         self.tracking = TrackingSettings(**tracking)
         self.tracker = Tracker(self.tracking)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.confidence = confidence
+        self.confidence_samples = (
+            (confidence.samples if confidence else 0) if confidence_samples is None else confidence_samples
+        )
+        # the paper's sampler as the calibration measured it, whatever this engine's settings
+        self.confidence_settings = SamplerSettings(
+            **sampler_options(confidence), num_samples=max(self.confidence_samples, 1)
+        )
+        # a stream of its own, so that measuring the confidence never changes the poses
+        self.confidence_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.unscored: str | None = None  # why a checkpoint's poses have no score, warned at the first frame
 
     @classmethod
     def from_checkpoint(
@@ -223,11 +251,26 @@ class PoseEstimator:
         **kwargs: Any,
     ) -> PoseEstimator:
         """The engine of a checkpoint file, with the category table stored in it (NOCS for files
-        from before tables were stored) unless `categories` is given. Raises CheckpointError."""
+        from before tables were stored) unless `categories` is given, and its confidence
+        calibration (without one its first frame warns: objects then have no score). Raises CheckpointError."""
         device = auto_device() if device == "auto" else torch.device(device)
         model, payload = load_model(path, device)
         table = checkpoint_categories(payload) if categories is None else categories
-        return cls(model, device=device, categories=table, **kwargs)
+        calibration, why_none = checkpoint_calibration(payload)
+        engine = cls(model, device=device, categories=table, confidence=calibration, **kwargs)
+        engine.unscored = None if calibration else f"{path}: {why_none}; poses have no confidence score"
+        return engine
+
+    def warm_up(self, log: Callable[[str], None] = print) -> float:
+        """Run the encoder once per batch size before the first frame (with `compile`: compile it),
+        so that no frame pays for it; returns the seconds it took and logs them."""
+        start = time.perf_counter()
+        for size in warm_up_sizes(self.inference):
+            self.encoder(torch.rand(size, self.num_points, 3, device=self.device).sub_(0.5).mul_(0.2))
+        seconds = time.perf_counter() - start
+        mode = "compiled" if self.inference.compile else "eager"
+        log(f"encoder warmed up in {seconds:.2f} s ({mode}, {self.inference.dtype(self.device)}, {self.device})")
+        return seconds
 
     def reset_tracks(self) -> None:
         self.tracker.reset()
@@ -257,22 +300,26 @@ class PoseEstimator:
         the images and the camera info differ in size.
         """
         start = time.perf_counter()
+        if self.unscored:
+            warnings.warn(self.unscored, stacklevel=2)
+            self.unscored = None
         check_frame(depth_m, labels, intrinsics)
         result = FrameEstimate()
-        categories, clouds, mask_labels, counts = [], [], [], []
-        for label, points in backproject_labels(depth_m, labels, intrinsics).items():
+        objects = sample_labelled_points(depth_m, labels, intrinsics, self.rng, self.num_points, self.min_points)
+        categories, kept = [], []
+        for i, label in enumerate(objects.labels.tolist()):
             category, reason = self._category_of(label, label_encoding, instance_category)
             if category is None:
                 result.skipped.append(SkippedObject(label, reason))
-                continue
-            try:
-                clouds.append(sample_points(points, self.rng, self.num_points, self.min_points))
-            except TooFewPoints as error:
-                result.skipped.append(SkippedObject(label, str(error)))
-                continue
-            categories.append(category)
-            mask_labels.append(label)
-            counts.append(len(points))
+            elif not objects.sampled[i]:
+                result.skipped.append(SkippedObject(label, too_few_points(int(objects.counts[i]), self.min_points)))
+            else:
+                categories.append(category)
+                kept.append(i)
+        sampled_row = np.cumsum(objects.sampled) - 1  # row of each sampled label in objects.clouds
+        clouds = list(objects.clouds[sampled_row[kept]])
+        mask_labels = objects.labels[kept].tolist()
+        counts = objects.counts[kept].tolist()
         result.timings["preprocess"] = time.perf_counter() - start
         if clouds:
             centroids = [cloud.mean(0) for cloud in clouds]
@@ -284,6 +331,9 @@ class PoseEstimator:
             poses = self.estimate_points(np.stack(clouds), previous, symmetries)
             result.timings.update(poses.timings)
             for i, label in enumerate(track_labels):
+                scored = self._score(poses.signal, i)
+                # a new track under the label of one that exists or ended (not when it starts none)
+                restarts = track and not poses.tracked[i] and self.tracker.had_track(label)
                 result.objects.append(
                     ObjectPose(
                         label=label,
@@ -296,11 +346,15 @@ class PoseEstimator:
                         tracked=bool(poses.tracked[i]),
                         samples=poses.samples[i] if poses.samples is not None else None,
                         mask_label=mask_labels[i],
+                        **scored,
+                        restarted=bool(restarts and self.tracker.keeps(scored["score"])),
                     )
                 )
         self._align_symmetric(result.objects, track)
         if track:
-            self.tracker.update({o.label: Track(o.category, o.R, o.t, o.centroid) for o in result.objects})
+            kept = [o for o in result.objects if self.tracker.keeps(o.score)]
+            lost = {o.label for o in result.objects} - {o.label for o in kept}
+            result.ended = self.tracker.update({o.label: Track(o.category, o.R, o.t, o.centroid) for o in kept}, lost)
         result.timings["total"] = time.perf_counter() - start
         return result
 
@@ -353,7 +407,7 @@ class PoseEstimator:
         start = time.perf_counter()
         points = torch.as_tensor(clouds, dtype=torch.float32, device=self.device)
         centred, centroid = centre_points(points)
-        feature = self.model.encode(centred)
+        feature = self.encoder(centred)
         self._synchronize()
         timings["encoder"] = time.perf_counter() - start
 
@@ -390,7 +444,30 @@ class PoseEstimator:
         R, t = mean_rotation(R_samples), t_samples.mean(1)
         samples = pose_to_vector(R_samples, t_samples).cpu().numpy() if K > 1 else None
         is_tracked = np.array([p is not None for p in previous], dtype=bool)
-        return BatchPoses(R.cpu().numpy(), t.cpu().numpy(), is_tracked, samples, timings)
+        signal = None
+        if self.confidence_samples:
+            start = time.perf_counter()
+            signal = self._confidence_signal(feature, R, t - centroid, symmetry)
+            timings["confidence"] = time.perf_counter() - start
+        return BatchPoses(R.cpu().numpy(), t.cpu().numpy(), is_tracked, samples, timings, signal)
+
+    def _confidence_signal(
+        self, feature: torch.Tensor, R: torch.Tensor, t_rel: torch.Tensor, symmetry: SymmetryBatch
+    ) -> np.ndarray:
+        """confidence.noise_disagreement (B,) of the poses R (B, 3, 3), t_rel (B, 3) (relative to the
+        centroid): `confidence_settings`' samples from noise, drawn from their own stream."""
+        s = self.confidence_settings
+        x = self.sample(feature, None, s.t_start, s.steps, settings=s, generator=self.confidence_generator)
+        R_samples, t_samples = vector_to_pose(x)
+        self._synchronize()
+        return noise_disagreement(R_samples, t_samples, R, t_rel, symmetry).cpu().numpy()
+
+    def _score(self, signal: np.ndarray | None, i: int) -> dict[str, float | None]:
+        """Object i's `signal` and its calibrated `score` (None where unmeasured or uncalibrated)."""
+        if signal is None:
+            return {"signal": None, "score": None}
+        score = float(self.confidence(signal[i])) if self.confidence is not None else None
+        return {"signal": float(signal[i]), "score": score}
 
     def _regressed_pose(
         self, feature: torch.Tensor, previous: list[tuple[np.ndarray, np.ndarray] | None]
@@ -441,24 +518,32 @@ class PoseEstimator:
         dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
         return [None if i in dropped else p for i, p in enumerate(previous)]
 
-    def sample(self, feature: torch.Tensor, x_init: torch.Tensor | None, t_start: float, steps: int) -> torch.Tensor:
-        """K samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for pure noise."""
-        s = self.settings
+    def sample(
+        self,
+        feature: torch.Tensor,
+        x_init: torch.Tensor | None,
+        t_start: float,
+        steps: int,
+        *,
+        settings: SamplerSettings | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """K = num_samples samples for each of B objects -> (B, K, 9); x_init (B, 9) or None for
+        pure noise; with `settings` (default the engine's) and the random numbers of `generator`
+        (default the engine's)."""
+        s = settings or self.settings
         schedule = self.model.noise_schedule
+        generator = generator or self.generator
         B, K = feature.shape[0], s.num_samples
-        feature = feature.repeat_interleave(K, dim=0)
+        score = self.conditioned_score(feature.repeat_interleave(K, dim=0))
         sigma = float(schedule.sigma(torch.tensor(t_start)))
-        noise = torch.randn(B * K, 9, generator=self.generator, device=self.device) * sigma
+        noise = torch.randn(B * K, 9, generator=generator, device=self.device) * sigma
         x = noise if x_init is None else x_init.repeat_interleave(K, dim=0) + noise
-
-        def score(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self.model.score(feature, x_t, t)
-
         guided = ScaledScore(score, s.scaling, s.w_min, s.w_max)
         if s.sampler == "ode":
             x = sample_ode(guided, x, schedule, t_start)
         else:
-            x = sample_ddim(guided, x, schedule, t_start, steps=steps, eta=s.eta, generator=self.generator)
+            x = sample_ddim(guided, x, schedule, t_start, steps=steps, eta=s.eta, generator=generator)
         return x.reshape(B, K, 9)
 
     def _synchronize(self) -> None:

@@ -36,10 +36,18 @@ from .categories import CategoryTable, Symmetry
 from .checkpoint import CheckpointError, load_model
 from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
 from .geometry import SymmetryBatch, instance_symmetry, rotation_6d_to_matrix
-from .metrics import accuracy_table, format_table, pose_errors
+from .metrics import (
+    accuracy_table,
+    confidence_summary,
+    error_pose_changes,
+    format_table,
+    jitter_table,
+    pose_errors,
+)
 from .model import PoseNet
+from .model.inference import InferenceSettings
 from .paths import default_model_candidates, default_model_path
-from .plots import plot_accuracy_curves, plot_rotation_samples
+from .plots import plot_accuracy_curves, plot_jitter, plot_reliability, plot_rotation_samples
 from .segment.simulated import MASK_SOURCES, BoxJitter, SimulatedSource
 from .settings import add_options, described
 from .tracking import TrackingSettings
@@ -49,7 +57,7 @@ SKIPPED_ROTATION_DEG = 180.0
 SKIPPED_TRANSLATION_CM = math.inf
 PLOT_SAMPLES = 50
 FAILURE_PICTURES = 8
-TRACKING_OPTIONS = ("recheck_angle", "track_blend")
+TRACKING_OPTIONS = ("recheck_angle", "track_blend", "lose_score")
 """The tracking settings that are options (tracks follow labels here: the ground truth is matched by label)."""
 
 
@@ -69,6 +77,9 @@ class InstanceResult:
     translation_error_cm: float
     tracked: bool
     skipped: str | None  # why the engine gave no pose
+    score: float | None = None  # the engine's P(within 10°5cm); None without a calibration or a pose
+    R_true: np.ndarray | None = None  # (3, 3) the ground truth, for the tracking jitter
+    t_true: np.ndarray | None = None  # (3,)
 
     def as_json(self) -> dict:
         def rows(a):
@@ -87,6 +98,7 @@ class InstanceResult:
             "translation_error_cm": self.translation_error_cm,
             "tracked": self.tracked,
             "skipped": self.skipped,
+            "score": self.score,
         }
 
 
@@ -144,6 +156,8 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable) -> li
             label=int(inst.label),
             category=category_name(frame, inst, categories),
             symmetric=bool(inst.symmetric),
+            R_true=np.asarray(inst.R),
+            t_true=np.asarray(inst.t),
         )
         if inst.label in estimated:
             o = estimated[inst.label]
@@ -158,6 +172,7 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable) -> li
                     translation_error_cm=translation_cm,
                     tracked=o.tracked,
                     skipped=None,
+                    score=o.score,
                 )
             )
         else:
@@ -175,6 +190,50 @@ def score_frame(frame, estimate: FrameEstimate, categories: CategoryTable) -> li
                 )
             )
     return results
+
+
+def confidence_results(results: list[InstanceResult]) -> dict | None:
+    """metrics.confidence_summary of the scored instances (skipped ones have no score, and are
+    left out); None when the engine gave no scores (a checkpoint without a calibration)."""
+    scored = [r for r in results if r.score is not None]
+    if not scored:
+        return None
+    return confidence_summary(
+        np.array([r.score for r in scored]),
+        np.array([r.rotation_error_deg for r in scored]),
+        np.array([r.translation_error_cm for r in scored]),
+    )
+
+
+def jitter_changes(results: list[InstanceResult], categories: CategoryTable) -> tuple[np.ndarray, np.ndarray, list]:
+    """The frame-to-frame changes of every object's pose error (metrics.error_pose_changes) over
+    consecutive estimated frames of its scene: rotation (N,) °, translation (N,) mm, categories (N,).
+    An instance's symmetry is its category's, with the `symmetric` flag (docs/conventions.md §7)."""
+    runs: list[list[InstanceResult]] = []  # consecutive estimated frames of one object
+    estimated = sorted((r for r in results if r.skipped is None), key=lambda r: (r.scene, r.label, r.frame))
+    for r in estimated:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (last.scene, last.label, last.frame + 1) == (r.scene, r.label, r.frame):
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    rotation, translation, names = [], [], []
+    for run in runs:
+        if len(run) > 1:
+            symmetry = instance_symmetry(categories.by_name(run[0].category).symmetry, run[0].symmetric)
+            r_change, t_change = error_pose_changes(
+                np.stack([r.R for r in run]),
+                np.stack([r.t for r in run]),
+                np.stack([r.R_true for r in run]),
+                np.stack([r.t_true for r in run]),
+                SymmetryBatch.of([symmetry] * len(run)),
+            )
+            rotation.append(r_change)
+            translation.append(t_change)
+            names += [run[0].category] * len(r_change)
+    if not names:
+        return np.zeros(0), np.zeros(0), []
+    return np.concatenate(rotation), np.concatenate(translation), names
 
 
 def results_table(results: list[InstanceResult]) -> dict:
@@ -359,15 +418,18 @@ def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argpars
     """The engine of `checkpoint`, with its category table (docs/conventions.md §1), configured by
     the options; an unreadable checkpoint exits with a clear message."""
     try:
-        return PoseEstimator.from_checkpoint(
+        estimator = PoseEstimator.from_checkpoint(
             checkpoint,
             args.device,
             settings=settings,
+            inference=InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)}),
             seed=args.seed,
             **{name: getattr(args, name) for name in TRACKING_OPTIONS},
         )
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
+    estimator.warm_up()
+    return estimator
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -482,6 +544,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
     add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
     add_options(p, TrackingSettings, TRACKING_OPTIONS)
+    add_options(p, InferenceSettings)
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
     p.add_argument(
         "--mask-source",
@@ -526,6 +589,40 @@ def print_counts(evaluation: Evaluation, skipped: list[InstanceResult]) -> None:
         print(f"  skipped {r.scene}:{r.frame}:{r.label} ({r.category}): {r.skipped}")
 
 
+def print_confidence(confidence: dict | None) -> None:
+    if confidence is None:
+        print("no confidence scores (the checkpoint has no confidence calibration)")
+        return
+    print(
+        f"confidence: AUROC {confidence['auroc']:.3f}, ECE {confidence['ece']:.3f}, 10°5cm at "
+        f"{100 * confidence['coverage']:.0f} % coverage {100 * confidence['accuracy_at_coverage']:.1f} % "
+        f"(of all: {100 * confidence['accuracy']:.1f} %)"
+    )
+
+
+def print_jitter(jitter: dict) -> None:
+    if not jitter["mean"]:
+        return
+    m = jitter["mean"]
+    print(
+        f"jitter (frame-to-frame change of the pose error, mean over categories): rotation median "
+        f"{m['rotation_median_deg']:.2f}°, p90 {m['rotation_p90_deg']:.2f}°; translation median "
+        f"{m['translation_median_mm']:.1f} mm, p90 {m['translation_p90_mm']:.1f} mm"
+    )
+
+
+def save_trust_plots(confidence: dict | None, changes: tuple, directory: Path, title: str) -> list[str]:
+    """The reliability diagram (with scores) and the jitter plot (with consecutive frames); returns the paths."""
+    paths = []
+    if confidence is not None:
+        paths.append(directory / "reliability.png")
+        plot_reliability(confidence["reliability"], paths[-1], title=title)
+    if len(changes[2]):
+        paths.append(directory / "jitter.png")
+        plot_jitter(*changes, paths[-1], title=title)
+    return [str(p) for p in paths]
+
+
 def run(argv: list[str] | None = None) -> dict:
     """Run the evaluation; returns the summary that --json writes (with inf where JSON gets null)."""
     args = _parser().parse_args(argv)
@@ -558,10 +655,11 @@ def run(argv: list[str] | None = None) -> dict:
     if args.omni6dpose is not None:  # Omni6DPose's headline metric
         print(format_vus_table(vus))
     print_counts(evaluation, skipped)
-    print(
-        f"{speed['fps']:.2f} frames/s, {speed['objects_per_second']:.2f} objects/s in estimate() on {device_name}; "
-        f"new objects start from {settings.start}"
-    )
+    confidence = confidence_results(results)
+    print_confidence(confidence)
+    changes = jitter_changes(results, estimator.categories)  # single frames have jitter too
+    jitter = jitter_table(*changes)
+    print_jitter(jitter)
 
     summary = {
         "table": table,
@@ -574,6 +672,7 @@ def run(argv: list[str] | None = None) -> dict:
         "box_jitter": asdict(args.box_jitter),
         "recheck_angle": args.recheck_angle,
         "track_blend": args.track_blend,
+        "lose_score": args.lose_score,
         "seed": args.seed,
         "device": device_name,
         "frames": evaluation.frames,
@@ -584,6 +683,8 @@ def run(argv: list[str] | None = None) -> dict:
             for r in skipped
         ],
         "speed": speed,
+        "confidence": confidence,
+        "jitter": jitter,
     }
     if args.predictions is not None:
         args.predictions.parent.mkdir(parents=True, exist_ok=True)
@@ -601,6 +702,7 @@ def run(argv: list[str] | None = None) -> dict:
             title=f"{summary['dataset']}, scaling {settings.scaling}",
         )
         summary["plots"] = [str(curves), *save_failure_pictures(evaluation, frames, args.plots, FAILURE_PICTURES)]
+        summary["plots"] += save_trust_plots(confidence, changes, args.plots, summary["dataset"])
         try:  # a missing plot instance must not cost the evaluation's other outputs
             summary["plot_instance"] = save_sample_plot(estimator, frames, evaluation, args, samples)
             summary["plots"].append(str(samples))

@@ -361,6 +361,11 @@ class TooFewPoints(ValueError):
     """An object has fewer valid points than the minimum and is skipped."""
 
 
+def too_few_points(count: int, min_points: int) -> str:
+    """Why an object with `count` valid points is skipped."""
+    return f"{count} valid depth points, fewer than the minimum of {min_points}"
+
+
 NUM_POINTS = 1024
 MIN_POINTS = 50
 
@@ -380,12 +385,70 @@ def sample_points(
     """
     n = len(points)
     if n < max(min_points, 1):
-        raise TooFewPoints(f"{n} valid depth points, fewer than the minimum of {min_points}")
+        raise TooFewPoints(too_few_points(n, min_points))
     if n >= num_points:
         index = rng.choice(n, num_points, replace=False)
     else:
         index = np.concatenate((np.tile(np.arange(n), num_points // n), rng.choice(n, num_points % n, replace=False)))
     return points[index]
+
+
+@dataclass
+class LabelledPoints:
+    """Every labelled object of a frame, back-projected and sampled to a fixed size in one pass."""
+
+    labels: np.ndarray  # (L,) every non-zero label of the mask, ascending
+    counts: np.ndarray  # (L,) each label's pixels with valid depth
+    sampled: np.ndarray  # (L,) bool: counts >= min_points, so the object has a cloud
+    clouds: np.ndarray  # (sampled.sum(), num_points, 3) camera-frame points, float32 metres
+
+
+def sample_labelled_points(
+    depth_m: np.ndarray,
+    labels: np.ndarray,
+    intrinsics: Intrinsics,
+    rng: np.random.Generator,
+    num_points: int = NUM_POINTS,
+    min_points: int = MIN_POINTS,
+) -> LabelledPoints:
+    """`sample_points` for every object of an (H, W) label image at once, without a loop per object.
+
+    The valid pixels of all objects are put in one random order and then grouped by label
+    (a stable sort keeps each group's order random); object i takes positions
+    start_i + (j mod n_i), j < num_points, of its group. That is a random subset without
+    replacement when n_i >= num_points and GenPose's tiling otherwise, as in `sample_points`.
+    Only the chosen pixels are back-projected.
+    """
+    if depth_m.shape != labels.shape:
+        raise ValueError(f"depth {depth_m.shape} and mask {labels.shape} differ in size")
+    flat = labels.ravel()
+    pixels = np.flatnonzero(flat)
+    present, group = _group_labels(flat[pixels])
+    valid = valid_depth(depth_m.ravel()[pixels])
+    pixels, group = pixels[valid], group[valid]
+    shuffle = rng.permutation(len(pixels))
+    # a stable sort of small integers is a radix sort in NumPy: linear in the pixel count
+    order = shuffle[np.argsort(group[shuffle].astype(np.uint16 if len(present) < 1 << 16 else np.int64), kind="stable")]
+    counts = np.bincount(group, minlength=len(present))
+    sampled = counts >= max(min_points, 1)
+    starts = (np.cumsum(counts) - counts)[sampled]
+    chosen = order[starts[:, None] + np.arange(num_points) % counts[sampled][:, None]]
+    v, u = np.divmod(pixels[chosen], labels.shape[1])
+    clouds = _pixels_to_points(depth_m, v, u, intrinsics)
+    return LabelledPoints(present, counts, sampled, clouds.reshape(len(starts), num_points, 3))
+
+
+def _group_labels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, ascending, and each value's index among them: np.unique with
+    return_inverse, by counting instead of sorting when the labels are small non-negative
+    integers (panoptic ids are), which is 3-4x faster on a frame's object pixels."""
+    if values.size and values.dtype.kind in "iu" and 0 <= values.min() and values.max() < 1 << 20:
+        present = np.flatnonzero(np.bincount(values))
+        lookup = np.zeros(present[-1] + 1, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        return present.astype(values.dtype), lookup[values]
+    present, group = np.unique(values, return_inverse=True)
+    return present, group.reshape(-1)
 
 
 def centre_points(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,5 @@
-"""Evaluation figures: accuracy-vs-threshold curves and rotation samples on a Mollweide map.
+"""Evaluation figures: accuracy-vs-threshold curves, rotation samples on a Mollweide map, a
+reliability diagram of the confidence and the tracking jitter.
 
 Every function takes arrays and an output path and draws with matplotlib's Agg backend
 (no display needed); nothing here runs the network, so the evaluator and the benchmarks
@@ -126,6 +127,52 @@ def plot_rotation_samples(
     colourbar = fig.colorbar(scatter, ax=fig.axes, shrink=0.7, ticks=[-np.pi, 0, np.pi])
     colourbar.ax.set_yticklabels(["-180°", "0°", "180°"])
     colourbar.set_label("roll")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_reliability(reliability: dict, path: str | Path, title: str = "") -> None:
+    """Reliability diagram: observed fraction within 10°5cm against the predicted probability per
+    bin (metrics.reliability's dict: predicted, observed, count, ece), beside the diagonal, with
+    the bins' instance counts below."""
+    bins = len(reliability["count"])
+    centres = (np.arange(bins) + 0.5) / bins
+    predicted, observed = np.asarray(reliability["predicted"], float), np.asarray(reliability["observed"], float)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
+    )
+    top.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    top.bar(centres, np.nan_to_num(observed), width=1 / bins, alpha=0.4, edgecolor="k", label="observed")
+    top.plot(predicted, observed, "o-", color="C3", label="per bin (mean predicted)")
+    top.set(ylabel="fraction within 10°5cm", xlim=(0, 1), ylim=(0, 1), title=f"ECE {reliability['ece']:.3f}")
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(centres, reliability["count"], width=1 / bins, color="grey", edgecolor="k")
+    bottom.set(xlabel="predicted probability (score)", ylabel="instances")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_jitter(
+    rotation_deg: np.ndarray, translation_mm: np.ndarray, categories: list[str], path: str | Path, title: str = ""
+) -> None:
+    """Tracking jitter: the distribution of the frame-to-frame change of the pose error, per
+    category (box plots: median, quartiles, 5-95 %), rotation (°) and translation (mm)."""
+    categories = np.asarray(categories)
+    names = sorted(set(categories.tolist()))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, values, label in (
+        (axes[0], rotation_deg, "rotation change (°)"),
+        (axes[1], translation_mm, "translation change (mm)"),
+    ):
+        ax.boxplot([np.asarray(values)[categories == n] for n in names], whis=(5, 95), showfliers=False)
+        ax.set_xticks(range(1, len(names) + 1), [f"{n}\n({np.count_nonzero(categories == n)})" for n in names])
+        ax.set(ylabel=label, title=f"{label.split()[0]}: frame-to-frame change of the pose error")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_yscale("log")  # a flipped laptop's 180° beside a bottle's 1°
     if title:
         fig.suptitle(title)
     fig.savefig(path, dpi=100)

@@ -63,9 +63,9 @@ def add_options(
     flags: Mapping[str, str] | None = None,
     renamed: Mapping[str, str] | None = None,
 ) -> None:
-    """Options `--<name>` for the (int, float or str) settings `names` of `cls` (default: all),
+    """Options `--<name>` for the (int, float, str or bool) settings `names` of `cls` (default: all),
     with the field's default, type, choices and description; the value is stored under the
-    field's name.
+    field's name. A bool setting is a pair of flags, `--<name>` and `--no-<name>`.
 
     `flags` gives a setting another option name (`{"num_samples": "--samples"}`); `renamed`
     maps an old option name to a setting (`{"--schedule": "scaling"}`): still accepted for
@@ -75,6 +75,11 @@ def add_options(
     chosen = {s.name: s for s in described(cls) if wanted is None or s.name in wanted}
     options = {name: (flags or {}).get(name, "--" + name.replace("_", "-")) for name in chosen}
     for name, s in chosen.items():
+        if isinstance(s.default, bool):
+            parser.add_argument(
+                options[name], dest=name, action=argparse.BooleanOptionalAction, default=s.default, help=s.description
+            )
+            continue
         parser.add_argument(
             options[name],
             dest=name,

@@ -4,8 +4,10 @@
 (`track_by="label"`, for segmenters that keep labels stable from frame to frame), or the
 label of the nearest track of its category whose centroid lies within `track_gate` metres
 (`track_by="centroid"`, for segmenters that do not; greedy, closest pairs first). An object
-no track takes starts one under the smallest free label of its category. A track unseen for
-more than `max_missed` frames is forgotten.
+no track takes starts one under the smallest free label of its category. A track ends when
+it is unseen for more than `max_missed` frames, or when its object's confidence score falls
+below `lose_score`; an object seen again under an ended track's label starts afresh, and
+counts as restarted.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class TrackingSettings:
     """How the engine follows objects from frame to frame: the keywords of `PoseEstimator(**tracking)`.
 
     The defaults of track_blend and recheck_angle were measured on sequences with the
-    shipped model (models/README.md, "Tracking").
+    shipped model (models/README.md, "Tracking"), lose_score's on validation sequences
+    (models/README.md, "Confidence").
     """
 
     track_by: str = setting(
@@ -51,6 +54,12 @@ class TrackingSettings:
         "this many degrees from the regression head's estimate of the frame; 180 = never",
         range=(0.0, 180.0),
     )
+    lose_score: float = setting(
+        0.2,
+        "A track ends when its object's confidence score (P(within 10°5cm)) falls below this; "
+        "the object then starts afresh; 0 = never (objects without a score never end this way)",
+        range=(0.0, 1.0),
+    )
 
     def __post_init__(self) -> None:
         check_choices(self)
@@ -71,9 +80,20 @@ class Tracker:
     def __init__(self, settings: TrackingSettings):
         self.settings = settings
         self.tracks: dict[int, Track] = {}
+        self.ended: set[int] = set()  # labels whose track ended and has not restarted
 
     def reset(self) -> None:
         self.tracks.clear()
+        self.ended.clear()
+
+    def had_track(self, label: int) -> bool:
+        """Whether `label` has a track now or had one that ended: an object under it that is not
+        sampled from a previous pose restarts its track."""
+        return label in self.tracks or label in self.ended
+
+    def keeps(self, score: float | None) -> bool:
+        """Whether an object of this confidence score keeps (or starts) its track."""
+        return score is None or score >= self.settings.lose_score
 
     def identify(
         self, labels: list[int], categories: list[str], centroids: list[np.ndarray], encoding: str
@@ -118,15 +138,22 @@ class Tracker:
         track = self.tracks.get(label)
         return None if track is None else track.R
 
-    def update(self, seen: dict[int, Track]) -> None:
-        """Replace the tracks of this frame's objects; count a miss for the others, forgetting
-        those missed more than max_missed times."""
+    def update(self, seen: dict[int, Track], lost: set[int] | frozenset[int] = frozenset()) -> list[int]:
+        """Replace the tracks of this frame's objects; end those of the objects `lost` (seen, but
+        not kept: `keeps`), and count a miss for the others, ending those missed more than
+        max_missed times. Returns the labels of the tracks ended in this frame, sorted."""
+        ended = [label for label in self.tracks if label in lost]
         for label in list(self.tracks):
-            if label not in seen:
+            if label not in seen and label not in lost:
                 self.tracks[label].missed += 1
                 if self.tracks[label].missed > self.settings.max_missed:
-                    del self.tracks[label]
+                    ended.append(label)
+        for label in ended:
+            del self.tracks[label]
+        self.ended.update(ended)
+        self.ended.difference_update(seen)
         self.tracks.update(seen)
+        return sorted(ended)
 
 
 def free_label(label: int, encoding: str, taken: set[int]) -> int:

@@ -48,6 +48,7 @@ from .estimator import PoseEstimator, SamplerSettings, auto_device
 from .geometry import CategorySymmetries, SymmetryBatch, centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
+from .model.inference import bf16_is_fast
 from .objective import TrainingObjective
 from .paths import default_train_config_candidates, default_train_config_path
 from .train_config import TrainConfig, load_config
@@ -87,17 +88,19 @@ def stage_plan(config: TrainConfig) -> list[TrainConfig]:
     ]
 
 
+def match_state_shapes(optimizer: torch.optim.Optimizer) -> None:
+    """Give each parameter's optimizer state (Adam's moments) the parameter's shape: a version-1
+    checkpoint holds the encoder's 1x1-convolution moments (C_out, C_in, 1, 1) for what is now a
+    Linear weight (checkpoint.py)."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            state = optimizer.state.get(parameter, {})
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.shape != parameter.shape and value.numel() == parameter.numel():
+                    state[key] = value.reshape(parameter.shape)
+
+
 # --------------------------------------------------------------------------- data
-
-
-def bf16_is_fast(device: torch.device) -> bool:
-    """bfloat16 autocast pays on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX: 1.5x per step
-    measured on a 2-core EPYC); elsewhere it would be emulated and slower."""
-    if device.type == "cuda":
-        return True
-    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
-        return False
-    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 class EpochSampler(Sampler[int]):
@@ -371,6 +374,7 @@ class Trainer:
             self.ema.model.load_state_dict(resume["model"])
             self.ema.load_state_dict(train["ema"])
             self.optimizer.load_state_dict(train["optimizer"])
+            match_state_shapes(self.optimizer)
             self.scheduler.load_state_dict(train["scheduler"])
             self.step, self.best = int(train["step"]), float(train["best"])
             torch.set_rng_state(train["rng"]["torch"])

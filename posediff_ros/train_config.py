@@ -36,7 +36,7 @@ class TrainConfig:
     score_repeats: int = 20  # (t, z) draws per pose and step, one encoder pass (GenPose)
     translation_weight: float = 1.0
     compile: bool = False  # torch.compile the training step: 1.8x on a 2-core CPU, minutes to compile first
-    amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16 (train.bf16_is_fast)
+    amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16 (model.inference.bf16_is_fast)
     device: str = "auto"
     seed: int = 0
     # data

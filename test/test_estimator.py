@@ -43,12 +43,15 @@ class PointMassNet(PoseNet):
         super().__init__()
         self.targets = target_rotations  # (B, 3, 3), in label order
 
+    def inference_encoder(self, device, settings=None):
+        return self.encode
+
     def encode(self, points):
         assert torch.allclose(points.mean(1), torch.zeros(3), atol=1e-5)  # the engine centres
         return pose_to_vector(self.targets, torch.zeros(len(points), 3))
 
-    def score(self, feature, x, t):
-        return -(x - feature) / self.noise_schedule.sigma(t).unsqueeze(-1) ** 2
+    def inference_score(self):
+        return lambda feature: lambda x, t: -(x - feature) / self.noise_schedule.sigma(t).unsqueeze(-1) ** 2
 
 
 def frame():
@@ -100,9 +103,9 @@ def test_regression_start_refines_the_regression_pose_like_a_track():
             self.regressed += 1
             return feature
 
-        def score(self, feature, x, t):
-            self.times.append(float(t.max()))
-            return super().score(feature, x, t)
+        def inference_score(self):
+            conditioned = super().inference_score()
+            return lambda feature: lambda x, t: self.times.append(float(t.max())) or conditioned(feature)(x, t)
 
     net = Recording(rotations)
     settings = SamplerSettings(start="regression")
@@ -251,8 +254,8 @@ def test_tracks_that_disagree_with_the_regression_head_are_reinitialised():
 
 def test_a_track_starts_between_its_previous_pose_and_the_regression_estimate():
     class StillNet(RegressingPointMassNet):
-        def score(self, feature, x, t):  # no pull: the sample stays where sampling starts (plus its noise)
-            return torch.zeros_like(x)
+        def inference_score(self):  # no pull: the sample stays where sampling starts (plus its noise)
+            return lambda feature: lambda x, t: torch.zeros_like(x)
 
     turn = axis_angle_to_matrix(torch.tensor([[1.0, 0.0, 0.0]] * 2))  # 57° about x
     net = StillNet(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(2, 3, 3))

@@ -10,14 +10,16 @@ from matplotlib.image import imread
 from scipy.spatial.transform import Rotation
 
 from posediff_ros import paths
-from posediff_ros.categories import NOCS_CATEGORIES
+from posediff_ros.categories import ABOUT_Y, NO_SYMMETRY, NOCS_CATEGORIES
 from posediff_ros.checkpoint import save_checkpoint
+from posediff_ros.confidence import PAYLOAD_KEY, Calibration
 from posediff_ros.data import generate
 from posediff_ros.data.layout import SyntheticDataset
 from posediff_ros.data.overview import CATEGORY_COLOURS, ESTIMATE_COLOUR, estimate_image
 from posediff_ros.estimator import FrameEstimate, ObjectPose, SkippedObject
 from posediff_ros.evaluate import FAILURE_PICTURES, results_table, run, score_frame
-from posediff_ros.metrics import THRESHOLDS, threshold_name
+from posediff_ros.geometry import SymmetryBatch
+from posediff_ros.metrics import THRESHOLDS, error_pose_changes, jitter_table, threshold_name
 from posediff_ros.model import PoseNet
 from posediff_ros.plots import relative_yaw_pitch_roll
 
@@ -52,7 +54,9 @@ def ground_truth_estimate(frame) -> FrameEstimate:
 
 def test_cli_outputs(dataset_dir, tmp_path):
     checkpoint = tmp_path / "untrained.pt"
-    save_checkpoint(checkpoint, PoseNet())
+    save_checkpoint(
+        checkpoint, PoseNet(), **{PAYLOAD_KEY: Calibration((0.0, 1000.0), (0.9, 0.1), samples=4).as_payload()}
+    )
     out = tmp_path / "out"
     run(
         [
@@ -91,6 +95,8 @@ def test_cli_outputs(dataset_dir, tmp_path):
         "tracking",
         "plots",
         "plot_instance",
+        "confidence",
+        "jitter",
     } <= set(summary)
     assert (summary["frames"], summary["instances"], summary["checkpoint"]) == (4, instances, str(checkpoint))
     assert summary["skipped"] == len(summary["skipped_instances"])
@@ -115,9 +121,19 @@ def test_cli_outputs(dataset_dir, tmp_path):
         "translation_error_cm",
         "tracked",
         "skipped",
+        "score",
     }
     assert all(np.shape(p["R"]) == (3, 3) for p in lines if p["skipped"] is None)
+    scores = [p["score"] for p in lines if p["skipped"] is None]
+    assert all(0.1 <= s <= 0.9 for s in scores) and len(set(scores)) > 1
+    confidence = summary["confidence"]
+    assert confidence["count"] == len(scores) and confidence["mean_score"] == pytest.approx(np.mean(scores))
+    assert set(confidence) >= {"auroc", "ece", "accuracy_at_coverage", "reliability"}
+    assert summary["jitter"]["mean"]["count"] > 0
+    assert set(summary["jitter"]["per_category"]) <= {p["category"] for p in lines}
 
+    for name in ("reliability.png", "jitter.png"):
+        assert str(out / "plots" / name) in summary["plots"] and imread(out / "plots" / name)[..., :3].std() > 0.05
     for name in ("accuracy_curves.png", "rotation_samples.png"):
         image = imread(out / "plots" / name)
         assert image.shape[0] > 300 and image.shape[1] > 600
@@ -212,3 +228,27 @@ def test_boxes_and_class_maps_as_the_engine_input(dataset_dir, tmp_path, source)
     assert summary["mask_source"] == source and summary["box_jitter"] == {"shift": 4.0, "scale": 0.08}
     assert summary["instances"] == with_masks["instances"]
     assert summary["skipped"] <= with_masks["skipped"] + 0.2 * summary["instances"]
+
+
+def test_jitter_counts_the_estimate_moving_against_the_object_not_the_camera():
+    rng = np.random.default_rng(0)
+    T = 5
+    R_true = Rotation.random(T, random_state=1).as_matrix()  # the camera moves around the object
+    t_true = rng.normal(size=(T, 3))
+    R_error, d_error = Rotation.from_rotvec([0.1, 0.2, 0.0]).as_matrix(), np.array([0.01, 0.0, 0.02])
+    R_pred = R_true @ R_error  # a constant error in the object's frame
+    t_pred = t_true + np.einsum("tij,j->ti", R_true, d_error)
+    still = error_pose_changes(R_pred, t_pred, R_true, t_true, SymmetryBatch.of([NO_SYMMETRY] * T))
+    np.testing.assert_allclose(still, 0.0, atol=1e-6)
+
+    R_pred[2] = R_pred[2] @ Rotation.from_rotvec([np.deg2rad(3.0), 0, 0]).as_matrix()  # one frame wobbles
+    t_pred[2] += R_true[2] @ np.array([0.0, 0.004, 0.0])
+    rotation, translation = error_pose_changes(R_pred, t_pred, R_true, t_true, SymmetryBatch.of([NO_SYMMETRY] * T))
+    np.testing.assert_allclose(rotation, [0, 3, 3, 0], atol=1e-6)
+    np.testing.assert_allclose(translation, [0, 4, 4, 0], atol=1e-6)
+
+    spun = R_true @ Rotation.from_rotvec(np.outer(np.arange(T), [0, 0.7, 0])).as_matrix()  # about +y only
+    about_y, _ = error_pose_changes(spun, t_true, R_true, t_true, SymmetryBatch.of([ABOUT_Y] * T))
+    np.testing.assert_allclose(about_y, 0.0, atol=1e-5)
+    table = jitter_table(rotation, translation, ["can"] * 4)
+    assert table["per_category"]["can"]["rotation_median_deg"] == pytest.approx(1.5)

@@ -20,6 +20,7 @@ from posediff_ros.geometry import (
     random_rotation,
     rotation_6d_to_matrix,
     rotation_error,
+    sample_labelled_points,
     sample_points,
     vector_to_pose,
     y_axis_angle,
@@ -124,6 +125,30 @@ def test_sampling_rules():
     assert out.shape == (1024, 3) and len(counts) == 300 and set(counts) <= {3, 4}  # tiled, each used 3-4 times
     with pytest.raises(TooFewPoints, match="49 valid depth points"):
         sample_points(few[:49], rng, 1024, 50)
+
+
+def test_sampling_every_object_of_a_frame_at_once_follows_the_same_rules():
+    """Objects of 3000, 300 and 49 valid pixels (one with holes of NaN and zero depth) and one
+    with no valid depth: a subset without replacement, tiling, and the two skipped."""
+    K = Intrinsics(500.0, 500.0, 50.0, 40.0, 100, 80)
+    depth = np.linspace(0.5, 1.5, 100 * 80, dtype=np.float32).reshape(80, 100)  # every pixel its own point
+    labels = np.zeros((80, 100), np.int32)
+    labels[:30] = 7  # 3000 pixels
+    labels[30:33] = 2002  # 300 pixels
+    labels[33, :49] = 5
+    labels[34, :10] = 9
+    depth[34, :10] = np.nan
+    labels[35, :5], depth[35, :5] = 5, 0.0  # invalid pixels of label 5 do not count
+    out = sample_labelled_points(depth, labels, K, np.random.default_rng(0), 1024, 50)
+    assert out.labels.tolist() == [5, 7, 9, 2002] and out.counts.tolist() == [49, 3000, 0, 300]
+    assert out.sampled.tolist() == [False, True, False, True] and out.clouds.shape == (2, 1024, 3)
+    many, few = out.clouds[:, :, 2]  # depth tells the pixel
+    assert len(np.unique(many)) == 1024 and np.isin(many, depth[:30]).all()
+    counts = np.unique(few, return_counts=True)[1]
+    assert len(counts) == 300 and set(counts) <= {3, 4} and np.isin(few, depth[30:33]).all()
+    np.testing.assert_allclose(
+        out.clouds[1], backproject(depth, labels == 2002, K)[np.searchsorted(depth[30:33].ravel(), few)]
+    )
 
 
 def test_centring():

@@ -2,6 +2,7 @@
 messages built from engine results, object names, overlay."""
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,10 +14,11 @@ if importlib.util.find_spec("rclpy") is None:
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from posediff_ros.estimator import ObjectPose  # noqa: E402
+from posediff_ros.estimator import FrameEstimate, ObjectPose  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics  # noqa: E402
 from posediff_ros.ros import images, messages  # noqa: E402
 from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud  # noqa: E402
+from posediff_ros.ros.node import published_objects  # noqa: E402
 from posediff_ros.ros.overlay import depth_overlay  # noqa: E402
 from posediff_ros.ros.sync import _ApproximateTimeSynchronizer  # noqa: E402
 
@@ -203,6 +205,23 @@ def test_transforms_and_markers():
     assert sorted(adds) == [("axes", 6001), ("boxes", 6001), ("labels", 6001)]
     assert sorted(deletes) == [("axes", 1002), ("boxes", 1002), ("labels", 1002)]
     assert [m.text for m in markers if m.ns == "labels" and m.action == m.ADD] == ["mug_1 (tracked)"]
+
+
+def test_poses_below_min_score_and_ended_tracks_are_not_published():
+    objects = [replace(pose(), label=label, score=score) for label, score in ((1, 0.9), (2, 0.3), (3, None), (4, 0.8))]
+    published, below = published_objects(FrameEstimate(objects=objects, ended=[4]), min_score=0.5)
+    assert [o.label for o in published] == [1, 3] and below == 1
+    assert published_objects(FrameEstimate(objects=objects), min_score=0.0) == (objects, 0)
+
+
+def test_the_score_in_the_pose_and_the_marker_text():
+    header = Header(frame_id="cam")
+    scored = messages.ObjectTrack(replace(pose(), score=0.734), "mug_1")
+    assert messages.detection_array(header, [scored]).detections[0].results[0].hypothesis.score == pytest.approx(0.734)
+    (_, _, text) = messages.marker_array(header, [scored], gone=[]).markers
+    assert text.text == "mug_1 (new) 0.73"
+    unscored = messages.ObjectTrack(pose(), "mug_1")  # a checkpoint without a calibration
+    assert messages.detection_array(header, [unscored]).detections[0].results[0].hypothesis.score == messages.UNSCORED
 
 
 def test_point_cloud_layout_matches_sensor_msgs_py():

@@ -37,6 +37,7 @@ from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from posediff_ros.categories import NOCS_CATEGORIES  # noqa: E402
 from posediff_ros.checkpoint import save_checkpoint  # noqa: E402
+from posediff_ros.confidence import PAYLOAD_KEY, Calibration  # noqa: E402
 from posediff_ros.data import SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, backproject  # noqa: E402
 from posediff_ros.model import PoseNet  # noqa: E402
@@ -52,6 +53,7 @@ K = Intrinsics(
     240,
 )
 TIMEOUT = 20.0  # seconds for anything that should happen within one or two frames
+SCORE = 0.7  # every pose's, by the test checkpoint's calibration (untrained poses are random)
 RESEND_AFTER = 5.0  # seconds without poses before a frame is sent again (see Harness.poses_for)
 
 
@@ -248,7 +250,7 @@ def wait_until(condition, what: str, timeout: float = TIMEOUT):
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "untrained.pt"
-    save_checkpoint(path, PoseNet())
+    save_checkpoint(path, PoseNet(), **{PAYLOAD_KEY: Calibration((0.0, 1.0), (SCORE, SCORE), samples=2).as_payload()})
     return path
 
 
@@ -260,6 +262,7 @@ def node(checkpoint):
             "device": "cpu",
             "num_threads": "1",
             "max_jump": "100.0",
+            "min_score": str(SCORE - 0.1),
             "frame_prefix": str(PREFIX),
             "diagnostics_period": "0.2",
             "publish_points": "true",
@@ -337,6 +340,7 @@ def test_poses_arrive_for_a_frame(frames, first_frame):
         assert d.bbox.center == d.results[0].pose.pose and d.header.stamp == header.stamp
         assert min(d.bbox.size.x, d.bbox.size.y, d.bbox.size.z) > 0
         assert np.reshape(d.results[0].pose.covariance, (6, 6))[0, 0] == pytest.approx(0.02**2)  # K = 1: fixed
+        assert d.results[0].hypothesis.score == pytest.approx(SCORE)
 
 
 def test_tf_frames_per_object(ros, frames, first_frame):
@@ -354,11 +358,18 @@ def test_markers_and_debug_topics(ros, frames, first_frame):
     labels = {i.label for i in frames[0][2]}
     assert {(m.ns, m.id) for m in markers} == {(ns, label) for ns in ("boxes", "axes", "labels") for label in labels}
     assert all(m.action == Marker.ADD and m.header.frame_id == FRAME_ID for m in markers)
-    assert all(m.text.endswith("(new)") for m in markers if m.ns == "labels")
+    assert all(m.text.endswith(f"(new) {SCORE:.2f}") for m in markers if m.ns == "labels")
     wait_until(lambda: ros.received["points"] and ros.received["overlay"], "points and overlay")
     points, overlay = ros.received["points"][-1], ros.received["overlay"][-1]
     assert points.header.frame_id == FRAME_ID and points.width > 100
     assert (overlay.width, overlay.height, overlay.encoding) == (320, 240, "rgb8")
+
+
+def test_track_counts_in_diagnostics(ros, first_frame):
+    """Every pose scores SCORE, above min_score and lose_score (0): none dropped, lost or restarted."""
+    wait_until(lambda: ros.diagnostic("frames_processed") != "0", "a processed frame in diagnostics")
+    assert ros.diagnostic("objects_below_min_score_total") == "0"
+    assert ros.diagnostic("tracks_lost_total") == "0" and ros.diagnostic("tracks_restarted_total") == "0"
 
 
 def rotations(poses: Detection3DArray) -> dict[str, np.ndarray]:
@@ -377,7 +388,7 @@ def test_second_frame_is_sampled_in_tracking_mode(ros, frames):
     header = ros.publish(depth, labels)
     poses = ros.poses_for(header)
     texts = [m.text for m in ros.markers_for(header) if m.ns == "labels"]
-    assert texts and all(t.endswith("(tracked)") for t in texts)
+    assert texts and all(t.endswith(f"(tracked) {SCORE:.2f}") for t in texts)
     wait_until(lambda: int(ros.diagnostic("objects_tracked")) == len(instances), "diagnostics: objects tracked")
     # Symmetric objects (bottle, can here) do not spin about their axis: the new x axis is
     # the previous one projected onto the plane normal to the new symmetry axis.
@@ -456,7 +467,7 @@ def test_timestamps_going_backwards_reset_tracks(node, ros, frames, first_frame)
     ros.publish(depth, labels, header=header)
     node.wait_for_line(r"WARN.*timestamps went backwards by \d+\.\d+ s .*tracks reset", start)
     texts = [m.text for m in ros.markers_for(header) if m.ns == "labels"]
-    assert texts and all(t.endswith("(new)") for t in texts)
+    assert texts and all(t.endswith(f"(new) {SCORE:.2f}") for t in texts)
     ros.clock_ns = max(ros.clock_ns, ros.node.get_clock().now().nanoseconds)
 
 

@@ -12,12 +12,13 @@ import yaml
 from posediff_ros import evaluate
 from posediff_ros.diffusion import SCALINGS
 from posediff_ros.estimator import SamplerSettings
+from posediff_ros.model.inference import InferenceSettings
 from posediff_ros.ros.parameters import NODE_PARAMETERS, PARAMETERS, RENAMED, parameter_file
 from posediff_ros.settings import described
 from posediff_ros.tracking import TrackingSettings
 
 REPO = Path(__file__).resolve().parent.parent
-ENGINE_SETTINGS = (SamplerSettings, TrackingSettings)
+ENGINE_SETTINGS = (InferenceSettings, SamplerSettings, TrackingSettings)
 
 
 @pytest.mark.parametrize("cls", ENGINE_SETTINGS, ids=lambda c: c.__name__)

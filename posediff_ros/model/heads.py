@@ -7,6 +7,7 @@ the first two columns of R and the translation relative to the centroid c, in me
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -72,3 +73,36 @@ class ScoreHead(nn.Module):
     def forward(self, feature: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         joint = torch.cat((feature, self.time_embed(t), self.pose_embed(x)), dim=-1)
         return torch.cat([readout(joint) for readout in self.readouts], dim=-1)
+
+    def merged(self) -> MergedScoreHead:
+        """This head for inference, from its weights as they are now (build another after changing them)."""
+        return MergedScoreHead(self)
+
+
+class MergedScoreHead:
+    """A ScoreHead whose three readouts run as one product per layer (the second layers as one
+    block-diagonal matrix), with the feature's share of the first layer computed once per
+    sampling instead of at every step: the same arithmetic in fewer, larger operations."""
+
+    @torch.no_grad()
+    def __init__(self, head: ScoreHead):
+        firsts, seconds = [r[0] for r in head.readouts], [r[2] for r in head.readouts]
+        self.feature_dim = firsts[0].in_features - head.time_embed[1].out_features - head.pose_embed[2].out_features
+        weight = torch.cat([layer.weight for layer in firsts])  # (3 H, F + time + pose)
+        self.feature_weight = weight[:, : self.feature_dim].T.contiguous()
+        self.first_bias = torch.cat([layer.bias for layer in firsts])
+        self.varying_weight = weight[:, self.feature_dim :].T.contiguous()
+        self.readout_weight = torch.block_diag(*[layer.weight for layer in seconds]).T.contiguous()  # (3 H, 9)
+        self.readout_bias = torch.cat([layer.bias for layer in seconds])
+        self.time_embed, self.pose_embed = head.time_embed, head.pose_embed
+
+    def conditioned(self, feature: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """ScoreHead.forward with the feature (B, F) fixed: (x, t) -> F (B, 9)."""
+        fixed = torch.addmm(self.first_bias, feature, self.feature_weight)
+
+        def raw(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            joint = torch.cat((self.time_embed(t), self.pose_embed(x)), dim=-1)
+            hidden = torch.addmm(fixed, joint, self.varying_weight).relu_()
+            return torch.addmm(self.readout_bias, hidden, self.readout_weight)
+
+        return raw

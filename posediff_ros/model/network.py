@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
-from ..diffusion import VESchedule
+from ..diffusion import ScoreFn, VESchedule
 from .heads import RegressionHead, ScoreHead
+from .inference import InferenceEncoder, InferenceSettings
 from .pointnet2 import EncoderConfig, PointNet2Encoder
 
 
@@ -62,6 +64,11 @@ class PoseNet(nn.Module):
         """(B, N, 3) centred points -> (B, 1024) feature."""
         return self.encoder(points)
 
+    def inference_encoder(self, device: torch.device, settings: InferenceSettings | None = None) -> InferenceEncoder:
+        """`encode` as the engine runs it (model/inference.py): the same features, faster, from
+        the weights as they are now (build a new one after changing them)."""
+        return InferenceEncoder(self.encoder, device, settings)
+
     def regress(self, feature: torch.Tensor) -> torch.Tensor:
         """(B, 1024) -> (B, 9) directly regressed pose."""
         return self.regression_head(feature)
@@ -69,6 +76,17 @@ class PoseNet(nn.Module):
     def score(self, feature: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Score s(x_t, t | O) (B, 9) of noisy poses x (B, 9) at times t (B,)."""
         return self.score_head(feature, x, t) / self.noise_schedule.sigma(t).unsqueeze(-1)
+
+    def inference_score(self) -> Callable[[torch.Tensor], ScoreFn]:
+        """`score` as the engine's sampler runs it, from the weights as they are now: given the
+        features (B, 1024), the score function (x, t) -> s (heads.MergedScoreHead)."""
+        head, sigma = self.score_head.merged(), self.noise_schedule.sigma
+
+        def conditioned(feature: torch.Tensor) -> ScoreFn:
+            raw = head.conditioned(feature)
+            return lambda x, t: raw(x, t) / sigma(t).unsqueeze(-1)
+
+        return conditioned
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""Frame statistics of the node and their /diagnostics status (rate, latency, objects, drops)."""
+"""Frame statistics of the node and their /diagnostics status (rate, latency, objects, drops, tracks)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class FrameStats:
         self.received = self.processed = self.dropped = self.rejected = 0
         self.tracked_total = 0  # objects sampled in tracking mode, all frames
         self.skipped_total = 0  # objects skipped (too few points, unusable boxes, ...), all frames
+        self.below_min_score_total = self.lost_total = self.restarted_total = 0
         self.last_objects = self.last_tracked = 0
         self.last_problem = ""
         self._done: deque[float] = deque(maxlen=WINDOW)  # wall-clock times frames finished
@@ -48,6 +49,13 @@ class FrameStats:
             self._latency.append(latency)
             self._compute.append(compute)
 
+    def tracks_changed(self, below_min_score: int, lost: int, restarted: int) -> None:
+        """A frame's poses not published for their score, tracks ended (tracking.py) and restarted."""
+        with self.lock:
+            self.below_min_score_total += below_min_score
+            self.lost_total += lost
+            self.restarted_total += restarted
+
     def rate(self) -> float:
         """Processed frames per second over the window (0 when idle for 5 s)."""
         with self.lock:
@@ -74,6 +82,9 @@ class FrameStats:
                 "objects_tracked": str(self.last_tracked),
                 "objects_tracked_total": str(self.tracked_total),
                 "objects_skipped_total": str(self.skipped_total),
+                "objects_below_min_score_total": str(self.below_min_score_total),
+                "tracks_lost_total": str(self.lost_total),
+                "tracks_restarted_total": str(self.restarted_total),
                 "last_problem": self.last_problem,
                 **extra,
             }

@@ -78,13 +78,15 @@ def pose_covariance(pose: ObjectPose) -> np.ndarray:
     return covariance + MIN_VARIANCE * np.eye(6)
 
 
+UNSCORED = 1.0
+"""hypothesis.score of a pose without a confidence (a checkpoint without a calibration): as
+before scores existed; the engine warns that the checkpoint has none."""
+
+
 def detection_array(header, objects: list[ObjectTrack]):
     """vision_msgs/Detection3DArray: id = the source detection's id, else the track name; class_id =
-    category, pose, bbox = pose + size.
-
-    The engine has no per-object confidence, so score is 1.0; the covariance carries the
-    uncertainty.
-    """
+    category, score = the engine's P(within 10°5cm) (UNSCORED without a calibration), pose,
+    bbox = pose + size."""
     from geometry_msgs.msg import Vector3
     from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
 
@@ -93,7 +95,7 @@ def detection_array(header, objects: list[ObjectTrack]):
         pose = pose_msg(o.pose.R, o.pose.t)
         result = ObjectHypothesisWithPose()
         result.hypothesis.class_id = o.pose.category
-        result.hypothesis.score = 1.0
+        result.hypothesis.score = UNSCORED if o.pose.score is None else float(o.pose.score)
         result.pose.pose = pose
         result.pose.covariance = pose_covariance(o.pose).ravel().tolist()
         detection = Detection3D(header=header, results=[result], id=o.detection_id or o.name)
@@ -120,7 +122,8 @@ def transforms(header, objects: list[ObjectTrack], prefix: str) -> list:
 
 
 def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
-    """Boxes, axes and text per object (marker id = label), DELETE for labels in `gone`."""
+    """Boxes, axes and text (name, tracked or new, score) per object (marker id = label), DELETE
+    for labels in `gone`."""
     from geometry_msgs.msg import Point, Vector3
     from std_msgs.msg import ColorRGBA
     from visualization_msgs.msg import Marker, MarkerArray
@@ -164,7 +167,7 @@ def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
             pose=text_pose,
             scale=Vector3(z=0.03),
             color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
-            text=f"{o.name} ({'tracked' if p.tracked else 'new'})",
+            text=f"{o.name} ({'tracked' if p.tracked else 'new'})" + ("" if p.score is None else f" {p.score:.2f}"),
         )
         markers.markers += [box, axes, text]
     for label in gone:

@@ -28,10 +28,8 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from ..categories import PANOPTIC_DIVISOR
 from ..checkpoint import CheckpointError
-from ..estimator import FrameError, PoseEstimator
-from ..geometry import Intrinsics
+from ..estimator import FrameError, FrameEstimate, ObjectPose, PoseEstimator
 from .diagnostics import DiagnosticsPublisher, FrameStats
 from .inputs import FrameInputs
 from .messages import ObjectTrack, track_name
@@ -48,14 +46,14 @@ STARTUP_ERRORS = (CheckpointError, ParameterException, ValueError, RuntimeError,
 """A bad parameter, a missing or unreadable model or class map: one line in the log, not a traceback."""
 
 
-def warm_up(engine: PoseEstimator) -> None:
-    """One estimate of a flat patch, so that the first camera frame does not pay PyTorch's one-off
-    costs (allocator, kernel selection, CUDA context); the tracks it leaves are reset."""
-    size = 64
-    depth = np.full((size, size), 0.5, np.float32)
-    labels = np.full((size, size), next(iter(engine.categories)).id * PANOPTIC_DIVISOR, np.int32)
-    engine.estimate(depth, labels, Intrinsics(100.0, 100.0, 31.5, 31.5, size, size), track=False)
-    engine.reset_tracks()
+def published_objects(result: FrameEstimate, min_score: float) -> tuple[list[ObjectPose], int]:
+    """The objects of a frame to publish, and how many were held back for a score below
+    `min_score` (objects without a score are published). An object whose track ended in this
+    frame (its score fell below lose_score) is not published: its TF frame stops and its
+    markers are deleted; the next frame starts it afresh."""
+    shown = [o for o in result.objects if o.label not in result.ended]
+    confident = [o for o in shown if o.score is None or o.score >= min_score]
+    return confident, len(shown) - len(confident)
 
 
 class Estimator:
@@ -79,7 +77,7 @@ class Estimator:
         tf2_ros' broadcaster has no way to destroy its publisher). Raises STARTUP_ERRORS."""
         self.model_path, self.engine = load_engine(self.p, self.get_logger().warning)
         self.source = object_source(self.p, self.engine.categories)
-        warm_up(self.engine)
+        self.engine.warm_up(self.get_logger().info)
         if self.outputs is None:
             self.outputs = FramePublisher(self, self.p)
         if self.diagnostics is None and self.p["publish_diagnostics"]:
@@ -151,9 +149,10 @@ class Estimator:
         )
         for skipped in result.skipped:
             self.warn_throttled(f"object with label {skipped.label} skipped: {skipped.reason}")
+        confident, below_min_score = published_objects(result, self.p["min_score"])
         objects = [
             ObjectTrack(o, track_name(o.category, o.label, found.encoding), found.detection_ids.get(o.mask_label, ""))
-            for o in result.objects
+            for o in confident
         ]
         self.outputs.publish(depth_msg.header, objects, depth, found.labels, intrinsics)
         latency = (self.get_clock().now().nanoseconds - stamp) * 1e-9
@@ -163,6 +162,11 @@ class Estimator:
             len(objects),
             sum(o.pose.tracked for o in objects),
             found.skipped + len(result.skipped),
+        )
+        self.stats.tracks_changed(
+            below_min_score=below_min_score,
+            lost=len(result.ended),
+            restarted=sum(o.restarted for o in result.objects),
         )
 
     def on_error(self, error: Exception) -> None:

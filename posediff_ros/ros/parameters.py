@@ -1,6 +1,6 @@
 """The estimator node's parameters and the engine they make.
 
-The parameters are the fields of the engine's `SamplerSettings` and `TrackingSettings`,
+The parameters are the fields of the engine's `InferenceSettings`, `SamplerSettings` and `TrackingSettings`,
 with their defaults, descriptions, ranges and choices (settings.py), and the node's own.
 config/estimator.yaml is `parameter_file()` written out (`python -m posediff_ros.ros.parameters
 > config/estimator.yaml`; test_settings.py checks it). Importing this module needs no ROS,
@@ -20,6 +20,7 @@ from ..categories import Category, CategoryTable
 from ..checkpoint import CheckpointError
 from ..estimator import LABEL_ENCODINGS, PoseEstimator, SamplerSettings
 from ..geometry import MIN_POINTS
+from ..model.inference import InferenceSettings
 from ..paths import default_model_candidates, default_model_path
 from ..settings import Setting, check_values, described
 from ..tracking import TrackingSettings
@@ -40,6 +41,13 @@ NODE_PARAMETERS = [
         "Where objects come from: mask (label images on 'mask') or detections (vision_msgs/Detection2DArray "
         "on 'detections', boxes in the depth image's pixels)",
         choices=MASK_SOURCES,
+    ),
+    Setting(
+        "min_score",
+        0.0,
+        "Poses whose confidence score (P(within 10°5cm)) is below this are not published (counted in "
+        "diagnostics); 0 = publish all",
+        (0.0, 1.0),
     ),
     Setting(
         "label_encoding",
@@ -85,10 +93,18 @@ NODE_PARAMETERS = [
     Setting("publish_diagnostics", True, "Publish /diagnostics (rate, latency, objects, drops)"),
     Setting("diagnostics_period", 1.0, "Seconds between /diagnostics messages", (0.05, 3600.0)),
 ]
+INFERENCE_PARAMETERS = described(InferenceSettings)
 SAMPLER_PARAMETERS = described(SamplerSettings)
 TRACKING_PARAMETERS = described(TrackingSettings)
-# in this order in config/estimator.yaml: model, sampling, tracking, input, output
-PARAMETERS = NODE_PARAMETERS[:3] + SAMPLER_PARAMETERS + NODE_PARAMETERS[3:4] + TRACKING_PARAMETERS + NODE_PARAMETERS[4:]
+# in this order in config/estimator.yaml: model, inference, sampling, tracking, input, output
+PARAMETERS = (
+    NODE_PARAMETERS[:3]
+    + INFERENCE_PARAMETERS
+    + SAMPLER_PARAMETERS
+    + NODE_PARAMETERS[3:4]
+    + TRACKING_PARAMETERS
+    + NODE_PARAMETERS[4:]
+)
 
 RENAMED = {"schedule": "scaling"}
 """Old parameter name -> new one: the old name is still read, with a warning, until the next release."""
@@ -245,7 +261,10 @@ def load_engine(p: dict[str, Any], warn: Callable[[str], None]) -> tuple[str | P
         )
     settings = SamplerSettings(**{s.name: p[s.name] for s in SAMPLER_PARAMETERS})
     tracking = {s.name: p[s.name] for s in TRACKING_PARAMETERS}
-    engine = PoseEstimator.from_checkpoint(path, p["device"], settings=settings, min_points=p["min_points"], **tracking)
+    inference = InferenceSettings(**{s.name: p[s.name] for s in INFERENCE_PARAMETERS})
+    engine = PoseEstimator.from_checkpoint(
+        path, p["device"], settings=settings, inference=inference, min_points=p["min_points"], **tracking
+    )
     engine.categories = node_categories(p["categories"], engine.categories, warn, f"checkpoint {path}")
     if p["label_encoding"] == "instance" and p["instance_category"] not in engine.categories:
         raise ValueError(
