@@ -106,7 +106,9 @@ def evaluate(checkpoint: Path, gate_set: GateSet, folder: Path, out: Path) -> di
             str(checkpoint),
         ]
         command += ["--json", str(path)] + (["--tracking"] if gate_set.tracking else [])
-        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"gate: {' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(path.read_text())
 
 

@@ -7,7 +7,9 @@ fine-tuned model with the one it started from keeps most of what fine-tuning gai
 new data while giving back little on the old (robust fine-tuning, "WiSE-FT"); that is how
 the shipped model of 2026-12-02 was made (models/README.md). Floating-point tensors
 (weights, BatchNorm statistics) are interpolated; integer ones (BatchNorm's batch count)
-come from TUNED, and so does the regression-head flag.
+come from TUNED, and so do the regression-head flag and the category table. A confidence
+calibration holds for the weights it was fitted on, so none is carried: fit one for the
+result with `calibrate_confidence`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
+from posediff_ros.checkpoint import CheckpointError, checkpoint_categories, load_model, save_checkpoint
 from posediff_ros.model import PoseNet
 
 
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         stage=payload.get("stage"),
         step=payload.get("step"),
         interpolated={"base": str(args.base), "tuned": str(args.tuned), "weight": args.weight},
+        categories=checkpoint_categories(payload).as_entries(),
     )
     print(f"wrote {args.out}: {1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned}")
 

@@ -12,8 +12,9 @@ from posediff_ros.model.pointnet2 import EncoderConfig, _farthest_point_sample_t
 from posediff_ros.objective import TrainingObjective
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "posediff_default.pt"
-SHIPPED_SHA256 = "ab9689ee0784150954051cfa7124e6b9c220163037597ede91119449de6b1b51"
-# (9181134b... with a confidence calibration added, issue #23: the same weights and outputs)
+SHIPPED_SHA256 = "1cdcf27257b9bfb35bbea2ec585d37a1771934d564c371f9f93fe47e5ef1c78b"
+# (9181134b... with a confidence calibration (issue #23) and its category table (issue #21) added: the same
+# weights and outputs)
 # The shipped model's outputs for the input of test_the_shipped_model_gives_its_reference_outputs,
 # computed with the code it was trained with (before issue #15 moved the noise schedule into PoseNet).
 SHIPPED_REGRESSION = [
