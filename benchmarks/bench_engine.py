@@ -102,20 +102,19 @@ def main() -> None:
         f"{'objects':>7} {'mode':<8} {'preprocess':>10} {'encoder':>8} {'sampler':>8} {'confidence':>10} "
         f"{'total':>8} {'FPS':>7}"
     )
+    # The node's defaults, with the checkpoint's confidence calibration as the node loads it;
+    # every repeat of the same frame stays a track (no jump, no re-check, no loss by score).
+    options = dict(settings=SamplerSettings(), inference=inference, max_jump=np.inf, recheck_angle=180.0)
+    if checkpoint is None:
+        estimator = PoseEstimator(model, device=device, **options)
+    else:
+        estimator = PoseEstimator.from_checkpoint(checkpoint, device, lose_score=0.0, **options)
+    estimator.warm_up()
     rng = np.random.default_rng(0)
     for count in args.objects:
         depth, mask = frame_with_objects(count, rng)
         K = REAL275_INTRINSICS
         intrinsics = type(K)(K.fx, K.fy, K.cx, K.cy, depth.shape[1], depth.shape[0])
-        # The node's defaults, with the checkpoint's confidence calibration as the node loads it;
-        # every repeat of the same frame stays a track (no jump, no re-check, no loss by score).
-        options = dict(settings=SamplerSettings(), inference=inference, max_jump=np.inf, recheck_angle=180.0)
-        if checkpoint is None:
-            estimator = PoseEstimator(model, device=device, **options)
-        else:
-            estimator = PoseEstimator.from_checkpoint(checkpoint, device, lose_score=0.0, **options)
-        if count == args.objects[0]:
-            estimator.warm_up()
         for mode, track in (("single", False), ("tracking", True)):
             estimator.reset_tracks()
             timings: dict[str, list[float]] = {}
