@@ -29,15 +29,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
-from posediff_ros.data import (  # noqa: E402
-    DepthNoise,
-    MaskNoise,
-    SceneConfig,
-    SceneRenderer,
-    render_frame,
-    sample_camera,
-    sample_scene,
-)
+from posediff_ros.data.noise import DepthNoise, MaskNoise  # noqa: E402
+from posediff_ros.data.render import SceneRenderer, render_frame  # noqa: E402
+from posediff_ros.data.scene import SceneConfig, sample_camera, sample_scene  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402

@@ -29,7 +29,8 @@ os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fa
 
 def render_frames(objects: int, count: int, width: int, height: int, seed: int):
     """`count` consecutive frames of a scene with exactly `objects` visible objects."""
-    from posediff_ros.data import SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+    from posediff_ros.data.render import SceneRenderer, render_frame
+    from posediff_ros.data.scene import SceneConfig, camera_trajectory, sample_scene
     from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics
 
     s = width / REAL275_INTRINSICS.width

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe_machine  # noqa: E402
 
-from posediff_ros.data import SyntheticPoseStream  # noqa: E402
+from posediff_ros.data.stream import SyntheticPoseStream  # noqa: E402
 from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import centre_points, pose_to_vector  # noqa: E402
 from posediff_ros.model.inference import bf16_is_fast  # noqa: E402

@@ -17,7 +17,9 @@ import numpy as np
 
 from .categories import CategoryTable, split_panoptic_label
 from .checkpoint import CheckpointError
-from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from .data.noise import DepthNoise, MaskNoise
+from .data.render import SceneRenderer, render_frame
+from .data.scene import SceneConfig, camera_trajectory, sample_scene
 from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry

@@ -89,6 +89,16 @@ class TrainConfig:
         """Whether synthetic scenes are rendered: for training (data=stream) or validation (no val_dir)."""
         return self.data == "stream" or not self.val_dir
 
+    @property
+    def data_split(self) -> str | None:
+        """The split of data_dir that is trained on: nocs_split, housecat6d_split or omni6dpose_split
+        (None for stream and disk, which have none)."""
+        return {
+            "nocs": self.nocs_split,
+            "housecat6d": self.housecat6d_split,
+            "omni6dpose": self.omni6dpose_split,
+        }.get(self.data)
+
     def as_dict(self) -> dict:
         return asdict(self)
 

@@ -14,8 +14,7 @@ import pytest
 
 from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, Symmetry
 from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.data.layout import write_frame
-from posediff_ros.data.render import FrameInstance
+from posediff_ros.data.layout import FrameInstance, write_frame
 from posediff_ros.estimator import PoseEstimator
 from posediff_ros.evaluate import CategoryMismatch, run, score_frame
 from posediff_ros.geometry import Intrinsics

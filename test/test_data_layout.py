@@ -9,8 +9,15 @@ from PIL import Image
 
 from posediff_ros.data.families import HELD_OUT
 from posediff_ros.data.generate import main, scene_rng
-from posediff_ros.data.layout import SyntheticDataset, depth_m_to_mm, read_frame, read_png16, write_frame, write_png16
-from posediff_ros.data.render import FrameInstance
+from posediff_ros.data.layout import (
+    FrameInstance,
+    SyntheticDataset,
+    depth_m_to_mm,
+    read_frame,
+    read_png16,
+    write_frame,
+    write_png16,
+)
 from posediff_ros.data.scene import SceneConfig, sample_scene
 from posediff_ros.geometry import Intrinsics, backproject
 

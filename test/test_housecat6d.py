@@ -16,8 +16,8 @@ from posediff_ros.data.housecat6d import (
     read_housecat6d_frame,
 )
 from posediff_ros.model import PoseNet
-from posediff_ros.train import run_categories
 from posediff_ros.train_config import TrainConfig
+from posediff_ros.train_data import run_categories, training_frames
 
 K = np.array([[900.0, 0.0, 5.5], [0.0, 910.0, 3.5], [0.0, 0.0, 1.0]])
 W, H = 12, 8
@@ -114,7 +114,8 @@ def test_missing_label_keys_are_named(root):
 
 
 def test_train_and_evaluate_read_it_with_its_table(root, tmp_path):
-    assert run_categories(TrainConfig(data="housecat6d", data_dir=str(root))) == HOUSECAT6D_CATEGORIES
+    config = TrainConfig(data="housecat6d", data_dir=str(root))
+    assert run_categories(config, training_frames(config)[1]) == HOUSECAT6D_CATEGORIES
     checkpoint = tmp_path / "housecat.pt"
     save_checkpoint(checkpoint, PoseNet(), categories=HOUSECAT6D_CATEGORIES.as_entries())
     summary = evaluate.run(["--housecat6d", str(root), "--checkpoint", str(checkpoint), "--device", "cpu"])

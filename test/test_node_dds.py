@@ -38,7 +38,8 @@ from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 from posediff_ros.categories import NOCS_CATEGORIES  # noqa: E402
 from posediff_ros.checkpoint import save_checkpoint  # noqa: E402
 from posediff_ros.confidence import PAYLOAD_KEY, Calibration  # noqa: E402
-from posediff_ros.data import SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene  # noqa: E402
+from posediff_ros.data.render import SceneRenderer, render_frame  # noqa: E402
+from posediff_ros.data.scene import SceneConfig, camera_trajectory, sample_scene  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, backproject  # noqa: E402
 from posediff_ros.model import PoseNet  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402

@@ -14,8 +14,8 @@ import torch
 from posediff_ros.checkpoint import load_checkpoint, load_model
 from posediff_ros.data.generate import main as generate_dataset
 from posediff_ros.estimator import PoseEstimator
-from posediff_ros.train import EpochSampler
 from posediff_ros.train import main as train
+from posediff_ros.train_data import EpochSampler
 
 SMALL = [
     "model.encoder={centres: [64, 32, 16], radii: [[0.04], [0.08], [0.16]], neighbours: [[16], [16], [16]], "

@@ -20,8 +20,8 @@ from posediff_ros.data.shapes import load_category_meshes, load_mesh
 from posediff_ros.data.stream import SyntheticPoseStream
 from posediff_ros.model import PoseNet
 from posediff_ros.train import main as train
-from posediff_ros.train import run_categories
 from posediff_ros.train_config import TrainConfig
+from posediff_ros.train_data import run_categories, training_frames
 
 TABLE = CategoryTable((Category(7, "tote", Symmetry.parse("z2")), Category(9, "bracket")))
 TOTE = (0.3, 0.2, 0.4)
@@ -180,10 +180,12 @@ def test_the_run_table_defaults_to_the_dataset_s_own_and_must_cover_it(tmp_path,
     generate_dataset(
         ["--out", str(out), "--scenes", "1", "--categories", str(table_file), "--meshes", str(meshes), *SMALL_IMAGES]
     )
-    assert run_categories(TrainConfig(data="disk", data_dir=str(out), val_dir=str(out))) == TABLE
+    config = TrainConfig(data="disk", data_dir=str(out), val_dir=str(out))
+    assert run_categories(config, training_frames(config)[1]) == TABLE
     nocs_file = Path(__file__).parents[1] / "config" / "nocs_categories.yaml"
     with pytest.raises(ValueError, match=r"data_dir .* has categories \['7: tote', '9: bracket'\] that the run's"):
-        run_categories(TrainConfig(data="disk", data_dir=str(out), categories=str(nocs_file)))
+        config = TrainConfig(data="disk", data_dir=str(out), categories=str(nocs_file))
+        run_categories(config, training_frames(config)[1])
 
 
 def test_meshes_without_a_stream_to_render_them_are_refused(tmp_path):

@@ -1,34 +1,13 @@
-"""Synthetic category-level depth scenes (shapes, scenes, rendering, noise), the on-disk
-dataset layout of docs/conventions.md §6, and a streaming training dataset."""
+"""Synthetic category-level depth scenes and the datasets training and evaluation read.
 
-from .layout import Frame, SyntheticDataset, read_frame, write_frame
-from .noise import DepthNoise, MaskNoise
-from .render import FrameInstance, SceneRenderer, SyntheticFrame, render_frame
-from .scene import CameraPose, Scene, SceneConfig, add_occluders, camera_trajectory, sample_camera, sample_scene
-from .shapes import Shape, load_mesh, make_shape, sample_shape
-from .stream import SyntheticPoseStream
+Import from the module that does the job; the package itself imports nothing, so that
+reading a dataset loads no renderer:
 
-__all__ = [
-    "CameraPose",
-    "DepthNoise",
-    "Frame",
-    "FrameInstance",
-    "MaskNoise",
-    "Scene",
-    "SceneConfig",
-    "SceneRenderer",
-    "Shape",
-    "SyntheticDataset",
-    "SyntheticFrame",
-    "SyntheticPoseStream",
-    "add_occluders",
-    "camera_trajectory",
-    "load_mesh",
-    "make_shape",
-    "read_frame",
-    "render_frame",
-    "sample_camera",
-    "sample_scene",
-    "sample_shape",
-    "write_frame",
-]
+    shapes, mesh, families   procedural and user object shapes
+    scene, noise, render     scenes, sensor noise, Embree ray casting into annotated frames
+    stream                   the streaming synthetic training dataset (rendered on the fly)
+    layout, generate         the on-disk layout of docs/conventions.md §6, and writing it
+    nocs, housecat6d, omni6dpose   public datasets as the same `Frame`s
+    sources                  choosing one of those datasets by name (train, evaluate)
+    objects, augment         per-object training samples from frames, and their augmentations
+"""

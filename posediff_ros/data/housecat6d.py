@@ -34,9 +34,8 @@ import torch
 
 from ..categories import ABOUT_Y, Category, CategoryTable, panoptic_label
 from ..geometry import Intrinsics, project_to_so3
-from .layout import Frame
+from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask, read_nocs_depth, read_nocs_label, read_nocs_mask
-from .render import FrameInstance
 
 HOUSECAT6D_CATEGORIES = CategoryTable(
     (

@@ -22,10 +22,21 @@ from PIL import Image
 
 from ..categories import NOCS_CATEGORIES, CategoryTable, load_category_table, write_category_table
 from ..geometry import Intrinsics, depth_mm_to_m
-from .render import FrameInstance
 
 _FRAME = re.compile(r"^(\d+)_meta\.json$")
 CATEGORY_FILE = "categories.yaml"
+
+
+@dataclass(frozen=True)
+class FrameInstance:
+    """Ground truth of one visible object in a frame (a meta.json entry of docs/conventions.md §6)."""
+
+    label: int
+    category: int  # id in the scene's category table (NOCS by default)
+    R: np.ndarray  # (3, 3) object -> camera
+    t: np.ndarray  # (3,) metres, bounding-box centre in the camera frame
+    size: np.ndarray  # (3,) metres
+    symmetric: bool
 
 
 def write_dataset_categories(root: str | Path, categories: CategoryTable) -> None:

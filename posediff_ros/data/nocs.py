@@ -41,8 +41,7 @@ from ..geometry import (
     depth_mm_to_m,
     project_to_so3,
 )
-from .layout import Frame
-from .render import FrameInstance
+from .layout import Frame, FrameInstance
 
 NOCS_SPLITS: dict[str, tuple[str, str, Intrinsics]] = {
     "camera_train": ("CAMERA", "train_list.txt", CAMERA25_INTRINSICS),

@@ -14,8 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..geometry import MIN_POINTS, NUM_POINTS, TooFewPoints, backproject, sample_points
-from .layout import Frame
-from .render import FrameInstance
+from .layout import Frame, FrameInstance
 
 
 def training_sample(points: np.ndarray, instance: FrameInstance) -> dict:

@@ -46,9 +46,8 @@ import torch
 
 from ..categories import NO_SYMMETRY, Category, CategoryTable, Symmetry, panoptic_label
 from ..geometry import Intrinsics, quaternion_to_matrix
-from .layout import Frame
+from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask
-from .render import FrameInstance
 
 OMNI6DPOSE_SPLITS: dict[str, tuple[str, str]] = {
     "rope": ("ROPE", "real_obj_meta.json"),

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from ..categories import NOCS_CATEGORIES, CategoryTable, split_panoptic_label
 from ..geometry import Intrinsics
-from .render import FrameInstance
+from .layout import FrameInstance
 
 CATEGORY_COLOURS = {
     1: (255, 255, 255),

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from embreex import mesh_construction, rtcore_scene
 
 from ..geometry import REAL275_INTRINSICS, Intrinsics
+from .layout import FrameInstance
 from .mesh import HANDLE
 from .noise import DepthNoise, MaskNoise
 from .scene import CameraPose, Scene
@@ -50,6 +50,10 @@ class SceneRenderer:
     """An Embree BVH of one static scene (world frame); renders any camera view of it."""
 
     def __init__(self, scene: Scene):
+        # Embree (a native library) loads with the first renderer, not with this module: reading
+        # datasets and training from disk need no ray caster (test_package_imports.py).
+        from embreex import mesh_construction, rtcore_scene
+
         self.scene = scene
         self._embree = rtcore_scene.EmbreeScene()
         # Geometry ids are assigned in insertion order: objects first, so id == object index.
@@ -128,18 +132,6 @@ def projected_box(
 
 
 # --------------------------------------------------------------------------- frames
-
-
-@dataclass(frozen=True)
-class FrameInstance:
-    """Ground truth of one visible object in a frame (a meta.json entry of docs/conventions.md §6)."""
-
-    label: int
-    category: int  # id in the scene's category table (NOCS by default)
-    R: np.ndarray  # (3, 3) object -> camera
-    t: np.ndarray  # (3,) metres, bounding-box centre in the camera frame
-    size: np.ndarray  # (3,) metres
-    symmetric: bool
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
 
 from ..categories import NOCS_CATEGORIES
-from ..data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
+from ..data.noise import DepthNoise, MaskNoise
+from ..data.render import SceneRenderer, render_frame
+from ..data.scene import SceneConfig, camera_trajectory, sample_scene
 from ..data.shapes import SPLITS
 from ..geometry import REAL275_INTRINSICS, Intrinsics
 from ..paths import share_dirs
