@@ -22,7 +22,8 @@ def fresh_python(code: str) -> str:
 
 @pytest.mark.parametrize("module", ["posediff_ros.data", "posediff_ros.train", "posediff_ros.evaluate"])
 def test_importing_loads_no_renderer(module):
-    loaded = fresh_python(f"import sys, {module}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)}))")
+    code = f"import sys, {module}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)}))"
+    loaded = fresh_python(code)
     assert loaded == "[]", f"import {module} loads {loaded}"
 
 
