@@ -27,13 +27,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import model_or_exit  # noqa: E402
 from machine import describe_machine  # noqa: E402
 
 from posediff_ros.data.noise import DepthNoise, MaskNoise  # noqa: E402
 from posediff_ros.data.render import SceneRenderer, render_frame  # noqa: E402
 from posediff_ros.data.scene import SceneConfig, sample_camera, sample_scene  # noqa: E402
 from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS  # noqa: E402
 from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
 from posediff_ros.model.inference import InferenceSettings  # noqa: E402
@@ -80,7 +80,7 @@ def main() -> None:
     if args.untrained or (args.checkpoint is None and default_model_path() is None):
         checkpoint, model = None, PoseNet().to(device).eval()
     else:
-        model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
+        model, device, checkpoint = model_or_exit(args.checkpoint, args.device)
     print(f"machine: {describe_machine(device)}")
     print(f"network: {checkpoint or 'untrained, default size'}; encoder centres {model.config.encoder.centres}")
     encoder, score, regression = (count_parameters(m) for m in (model.encoder, model.score_head, model.regression_head))

@@ -2,7 +2,7 @@
 
     python benchmarks/claim1_single_sample.py --data data/test [--checkpoint PATH] [--device cuda]
 
-Rows: K=1 unguided (schedule none), K=20 and K=50 unguided mean-pooled, K=1 guided
+Rows: K=1 unguided (scaling none), K=20 and K=50 unguided mean-pooled, K=1 guided
 (exponential score scaling). Columns: 5°2cm, 5°5cm, 10°2cm, 10°5cm (mean over categories)
 and FPS (frames/s of estimate()), each as "single-frame / tracking" like the paper. Every
 row uses the same sampler and steps. The engine pools K samples by averaging all K (the
@@ -29,13 +29,13 @@ from common import (  # noqa: E402
     header,
     load_frames,
     markdown_table,
+    model_or_exit,
     number,
     percent,
     write_outputs,
 )
 
 from posediff_ros.estimator import SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 
 NAME = "claim1_single_sample"
 MODES = {"single": False, "tracking": True}
@@ -57,25 +57,25 @@ def rows(pooled: list[int], guided: str) -> list[dict]:
     project's default for a model with a trained regression head; not in the paper)."""
     paper_pooled = {20: "GenPose² (K=20, scratch)", 50: "Ours (J) (K=50)"}
     noise = {"start": "noise"}
-    out = [{"name": "K=1 unguided", "samples": 1, "schedule": "none", "paper": "GenPose¹ (K=1, scratch)", **noise}]
+    out = [{"name": "K=1 unguided", "samples": 1, "scaling": "none", "paper": "GenPose¹ (K=1, scratch)", **noise}]
     out += [
         {
             "name": f"K={k} unguided, mean-pooled",
             "samples": k,
-            "schedule": "none",
+            "scaling": "none",
             "paper": paper_pooled.get(k),
             **noise,
         }
         for k in pooled
     ]
     out.append(
-        {"name": f"K=1 guided ({guided})", "samples": 1, "schedule": guided, "paper": "Ours (J+G) (K=1)", **noise}
+        {"name": f"K=1 guided ({guided})", "samples": 1, "scaling": guided, "paper": "Ours (J+G) (K=1)", **noise}
     )
     out.append(
         {
             "name": f"K=1 guided ({guided}), regression start",
             "samples": 1,
-            "schedule": guided,
+            "scaling": guided,
             "paper": None,
             "start": "regression",
         }
@@ -159,14 +159,14 @@ def main(argv: list[str] | None = None) -> dict:
         "--guided",
         choices=("exponential", "linear", "constant"),
         default=defaults.scaling,
-        help="score-scaling schedule of the guided K=1 row",
+        help="score scaling of the guided K=1 row",
     )
     parser.add_argument("--sampler", choices=("ddim", "ode"), default=defaults.sampler)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps (single-frame sampling)")
     parser.add_argument("--track-steps", type=int, default=defaults.track_steps, help="DDIM steps when tracking")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
+    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     results = []
@@ -175,12 +175,12 @@ def main(argv: list[str] | None = None) -> dict:
             sampler=args.sampler,
             steps=args.steps,
             track_steps=args.track_steps,
-            scaling=row["schedule"],
+            scaling=row["scaling"],
             num_samples=row["samples"],
             start=row["start"],
         )
         measured = {
-            mode: evaluate_setting(model, device, frames, settings, tracking=tracking, seed=args.seed)
+            mode: evaluate_setting(checkpoint, device, frames, settings, tracking=tracking, seed=args.seed)
             for mode, tracking in MODES.items()
         }
         results.append({**row, **measured})

@@ -2,8 +2,8 @@
 
     python benchmarks/claim2_steps.py --data data/test [--steps 500 200 100 50 20 10 5] [--device cuda]
 
-For each number of DDIM steps, single-frame K=1 sampling guided (exponential schedule) and
-unguided (schedule none): 5°2cm, 5°5cm, 10°2cm, 10°5cm (mean over categories) and FPS of
+For each number of DDIM steps, single-frame K=1 sampling guided (exponential scaling) and
+unguided (scaling none): 5°2cm, 5°5cm, 10°2cm, 10°5cm (mean over categories) and FPS of
 estimate(). Writes results.json, table.md and claim2_steps.png (accuracy and FPS vs steps,
 log x) into --out.
 """
@@ -26,18 +26,18 @@ from common import (  # noqa: E402
     header,
     load_frames,
     markdown_table,
+    model_or_exit,
     number,
     percent,
     write_outputs,
 )
 
 from posediff_ros.estimator import SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 
 NAME = "claim2_steps"
 PAPER_STEPS = [500, 200, 100, 50, 20, 10, 5]
-SCHEDULES = {"unguided": "none", "guided": "exponential"}
-# Table S1 (REAL275, single frame, K=1): (schedule, steps) -> (FPS, 5°2cm, 10°2cm)
+GUIDANCE = {"unguided": "none", "guided": "exponential"}
+# Table S1 (REAL275, single frame, K=1): (scaling, steps) -> (FPS, 5°2cm, 10°2cm)
 PAPER = {
     ("none", 500): (2.70, 15.9, 23.6),
     ("exponential", 500): (2.70, 52.7, 72.7),
@@ -78,7 +78,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     """Accuracy vs steps (two panels of two thresholds each, paper points as hollow markers) and FPS vs steps."""
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
     panels = [(axes[0], THRESHOLD_KEYS[0::2]), (axes[1], THRESHOLD_KEYS[1::2])]  # the 2 cm pair, the 5 cm pair
-    for (name, schedule), colour in zip(SCHEDULES.items(), ("tab:blue", "tab:green"), strict=True):
+    for (name, scaling), colour in zip(GUIDANCE.items(), ("tab:blue", "tab:green"), strict=True):
         mine = sorted((r for r in results if r["name"] == name), key=lambda r: r["settings"]["steps"])
         steps = [r["settings"]["steps"] for r in mine]
         for ax, keys in panels:
@@ -91,7 +91,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
                     label=f"{name} {THRESHOLD_LABELS[key]}",
                 )
         for key, index, marker in (("5deg2cm", 1, "o"), ("10deg2cm", 2, "s")):
-            paper = sorted((s, v[index]) for (sched, s), v in PAPER.items() if sched == schedule)
+            paper = sorted((s, v[index]) for (paper_scaling, s), v in PAPER.items() if paper_scaling == scaling)
             axes[0].plot(
                 *zip(*paper, strict=True),
                 marker,
@@ -119,15 +119,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, nargs="+", default=PAPER_STEPS, help="DDIM step counts to compare")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
+    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     results = []
-    for name, schedule in SCHEDULES.items():
+    for name, scaling in GUIDANCE.items():
         for steps in args.steps:
-            settings = SamplerSettings(sampler="ddim", steps=steps, scaling=schedule, num_samples=1, start="noise")
+            settings = SamplerSettings(sampler="ddim", steps=steps, scaling=scaling, num_samples=1, start="noise")
             results.append(
-                {"name": name, **evaluate_setting(model, device, frames, settings, tracking=False, seed=args.seed)}
+                {"name": name, **evaluate_setting(checkpoint, device, frames, settings, tracking=False, seed=args.seed)}
             )
 
     table = format_table(results)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rows": results,
         "note": PAPER_NOTE,
         "paper": [
-            {"schedule": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]} for (s, n), v in PAPER.items()
+            {"scaling": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]} for (s, n), v in PAPER.items()
         ],
     }
     write_outputs(args.out, summary, table)

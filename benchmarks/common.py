@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 from machine import describe_machine  # benchmarks/ is on sys.path: the claim scripts put it there
 
+from posediff_ros.checkpoint import CheckpointError, checkpoint_file, load_model
 from posediff_ros.data.layout import Frame, SyntheticDataset
-from posediff_ros.estimator import PoseEstimator, SamplerSettings
+from posediff_ros.estimator import PoseEstimator, SamplerSettings, auto_device
 from posediff_ros.evaluate import evaluate_frames, finite_or_none, results_table
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
@@ -45,6 +46,24 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks") / name, help="output folder")
 
 
+def model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
+    """The network of --checkpoint (default: the shipped model) on `device_name` ("auto" too), and
+    its device and file; no checkpoint or an unreadable one exits with the reason."""
+    device = auto_device() if device_name == "auto" else torch.device(device_name)
+    try:
+        path = checkpoint_file(checkpoint, "--checkpoint")
+        model, _ = load_model(path, device)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from None
+    return model, device, path
+
+
+def engine(checkpoint: Path, device: torch.device, settings: SamplerSettings, seed: int) -> PoseEstimator:
+    """A fresh engine of `checkpoint` loaded as users load it (`PoseEstimator.from_checkpoint`: its
+    category table and confidence calibration), with `settings` and `seed`."""
+    return PoseEstimator.from_checkpoint(checkpoint, device, settings=settings, seed=seed)
+
+
 def load_frames(data: Path, max_frames: int | None) -> list[Frame]:
     """The first `max_frames` frames of a dataset, read once into memory.
 
@@ -60,15 +79,15 @@ def load_frames(data: Path, max_frames: int | None) -> list[Frame]:
 
 
 def evaluate_setting(
-    model: PoseNet, device: torch.device, frames: list[Frame], settings: SamplerSettings, *, tracking: bool, seed: int
+    checkpoint: Path, device: torch.device, frames: list[Frame], settings: SamplerSettings, *, tracking: bool, seed: int
 ) -> dict:
     """Accuracy table and speed of the engine over `frames` with `settings` (single-frame or tracking).
 
     A fresh estimator with the same seed per setting, so that every setting sees the same
     point subsets and initial noise: differences between rows come from the settings alone.
     """
-    estimator = PoseEstimator(model, device=device, settings=settings, seed=seed)
-    evaluation = evaluate_frames(estimator, frames, tracking=tracking, categories=estimator.categories)
+    estimator = engine(checkpoint, device, settings, seed)
+    evaluation = evaluate_frames(estimator, frames, tracking=tracking)
     return {
         "settings": asdict(estimator.settings),  # `start` resolved for the model
         "tracking": tracking,

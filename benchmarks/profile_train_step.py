@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import model_or_exit  # noqa: E402
 from machine import describe_machine  # noqa: E402
 
 from posediff_ros.data.stream import SyntheticPoseStream  # noqa: E402
-from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.geometry import centre_points, pose_to_vector  # noqa: E402
 from posediff_ros.model.inference import bf16_is_fast  # noqa: E402
 from posediff_ros.objective import TrainingObjective  # noqa: E402
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, "cpu")
+    model, device, checkpoint = model_or_exit(args.checkpoint, "cpu")
     model.train()
     objective = TrainingObjective(model, "joint")
     step_objective = torch.compile(objective) if args.compile else objective

@@ -25,9 +25,9 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import model_or_exit  # noqa: E402
 from machine import describe_machine  # noqa: E402
 
-from posediff_ros.evaluate import load_model_or_exit  # noqa: E402
 from posediff_ros.model.inference import InferenceSettings  # noqa: E402
 from posediff_ros.model.pointnet2 import farthest_point_sample  # noqa: E402
 from posediff_ros.settings import add_options  # noqa: E402
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="default: the shipped model")
     add_options(parser, InferenceSettings, ["precision"])
     args = parser.parse_args()
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, "cpu")
+    model, device, checkpoint = model_or_exit(args.checkpoint, "cpu")
     dtype = InferenceSettings(precision=args.precision).dtype(device)
     encoder = model.encoder.folded(dtype)
     gflops, bandwidth = machine_limits(dtype)

@@ -14,6 +14,7 @@ import torch
 
 from .categories import NOCS_CATEGORIES, CategoryTable
 from .model import ModelConfig, PoseNet
+from .paths import default_model_candidates, default_model_path
 
 FORMAT = "posediff_ros.checkpoint"
 VERSION = 2
@@ -25,6 +26,25 @@ load (model/pointnet2.py). Nothing else differs."""
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, unreadable, foreign or does not fit the network."""
+
+
+def checkpoint_file(given: str | Path | None, option: str) -> Path:
+    """The checkpoint a tool runs: `given`, else the shipped model (paths.default_model_path).
+
+    With neither, CheckpointError says that `option` (the option or parameter that names a
+    checkpoint, e.g. "--checkpoint" or "model_path") was not given and where the shipped model
+    was looked for; command-line tools exit with it, the node refuses to configure.
+    """
+    if given:
+        return Path(given)
+    shipped = default_model_path()
+    if shipped is None:
+        raise CheckpointError(
+            f"no {option} given and no shipped model installed (looked for "
+            + ", ".join(map(str, default_model_candidates()))
+            + ")"
+        )
+    return shipped
 
 
 def save_checkpoint(path: str | Path, model: PoseNet, **extra) -> None:

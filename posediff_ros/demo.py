@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from .categories import CategoryTable, split_panoptic_label
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, checkpoint_file
 from .data.noise import DepthNoise, MaskNoise
 from .data.render import SceneRenderer, render_frame
 from .data.scene import SceneConfig, camera_trajectory, sample_scene
@@ -26,7 +26,6 @@ from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
 from .metrics import pose_errors
 from .model import PoseNet
 from .model.inference import InferenceSettings
-from .paths import default_model_candidates, default_model_path
 from .settings import add_options, described
 
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
@@ -50,20 +49,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--meshes", help="DIR/<category>/*.obj|ply|stl for categories without procedural shapes")
     parser.add_argument("--mesh-scale", type=float, default=1.0, help="mesh file units to metres")
-    add_options(
-        parser, SamplerSettings, SAMPLER_OPTIONS, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"}
-    )
+    add_options(parser, SamplerSettings, SAMPLER_OPTIONS, flags={"num_samples": "--samples"})
     add_options(parser, InferenceSettings)
     args = parser.parse_args(argv)
 
     settings = SamplerSettings(**{name: getattr(args, name) for name in SAMPLER_OPTIONS})
     inference = InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)})
-    checkpoint = args.checkpoint or default_model_path()
-    if checkpoint is None:
+    try:
+        checkpoint = checkpoint_file(args.checkpoint, "--checkpoint")
+    except CheckpointError as error:  # the demo still shows the whole pipeline before any model is trained
         print(
-            "warning: no trained model found (looked for "
-            f"{', '.join(str(p) for p in default_model_candidates())}); using an UNTRAINED network, "
-            "so the poses below are random. Train one with `train` or pass --checkpoint.",
+            f"warning: {error}; using an UNTRAINED network, so the poses below are random. "
+            "Train one with `train` or pass --checkpoint.",
             file=sys.stderr,
         )
         estimator = PoseEstimator(PoseNet(), settings=settings, inference=inference, seed=args.seed)

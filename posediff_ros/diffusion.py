@@ -13,9 +13,7 @@ score_fn.
 
 from __future__ import annotations
 
-import importlib
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -195,24 +193,3 @@ def sample_ode(
     x = torch.as_tensor(solution.y[:, -1], device=device, dtype=dtype).reshape(shape)
     t_end = torch.full((shape[0],), EPS, device=device, dtype=dtype)
     return x + schedule.sigma(t_end).unsqueeze(-1) ** 2 * score_fn(x, t_end)
-
-
-# --------------------------------------------------------------------------- renamed and moved
-
-_RENAMED = {
-    "SCHEDULES": ("posediff_ros.diffusion", "SCALINGS"),
-    "pose_to_vector": ("posediff_ros.geometry", "pose_to_vector"),
-    "vector_to_pose": ("posediff_ros.geometry", "vector_to_pose"),
-    "RegressionLoss": ("posediff_ros.objective", "RegressionLoss"),
-}
-
-
-def __getattr__(name: str):
-    """The names this module had before issue #15, for one release, with a DeprecationWarning."""
-    if name not in _RENAMED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, new_name = _RENAMED[name]
-    warnings.warn(
-        f"posediff_ros.diffusion.{name} is deprecated; use {module}.{new_name}", DeprecationWarning, stacklevel=2
-    )
-    return getattr(importlib.import_module(module), new_name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,6 @@ class SamplerSettings:
         "when the model's regression head was trained (more accurate), else noise",
         choices=SAMPLING_STARTS,
     )
-    schedule: InitVar[str | None] = None  # the old name of `scaling`, accepted until the next release
 
     def resolved(self, regression_head_trained: bool) -> SamplerSettings:
         """These settings with `start` "auto" replaced by what it means for such a model."""
@@ -108,14 +107,7 @@ class SamplerSettings:
             return self
         return replace(self, start="regression" if regression_head_trained else "noise")
 
-    def __post_init__(self, schedule: str | None):
-        if schedule is not None:
-            warnings.warn(
-                "SamplerSettings(schedule=...) is deprecated and will be removed in the next release: use scaling=...",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-            self.scaling = schedule
+    def __post_init__(self):
         check_choices(self)
         if self.steps < 1 or self.track_steps < 1 or self.num_samples < 1:
             raise ValueError("steps, track_steps and num_samples must be >= 1")

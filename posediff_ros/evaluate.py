@@ -33,8 +33,9 @@ import torch
 from tqdm import tqdm
 
 from .categories import CategoryTable, Symmetry
-from .checkpoint import CheckpointError, load_model
-from .estimator import FrameEstimate, PoseEstimator, SamplerSettings, auto_device
+from .checkpoint import CheckpointError, checkpoint_file
+from .data.sources import open_dataset
+from .estimator import FrameEstimate, PoseEstimator, SamplerSettings
 from .geometry import SymmetryBatch, instance_symmetry, rotation_6d_to_matrix
 from .metrics import (
     accuracy_table,
@@ -44,9 +45,7 @@ from .metrics import (
     jitter_table,
     pose_errors,
 )
-from .model import PoseNet
 from .model.inference import InferenceSettings
-from .paths import default_model_candidates, default_model_path
 from .plots import plot_accuracy_curves, plot_jitter, plot_reliability, plot_rotation_samples
 from .segment.simulated import MASK_SOURCES, BoxJitter, SimulatedSource
 from .settings import add_options, described
@@ -349,75 +348,41 @@ def check_tables_agree(dataset: CategoryTable, checkpoint: CategoryTable, source
         )
 
 
-def open_dataset(args: argparse.Namespace, categories: CategoryTable):
-    """The dataset of --data (its category names, where given, looked up in `categories`), --nocs,
-    --housecat6d or --omni6dpose; CategoryMismatch when its category table disagrees with `categories`."""
+def chosen_dataset(args: argparse.Namespace) -> tuple[str, Path, str | None]:
+    """(kind, root, split) of --data, --nocs, --housecat6d or --omni6dpose, as data/sources.py names them."""
     if args.data is not None:
-        from .data.layout import SyntheticDataset, dataset_categories
-
-        check_tables_agree(dataset_categories(args.data), categories, f"{args.data}'s table")
-        return SyntheticDataset(args.data, categories)
+        return "disk", args.data, None
     if args.housecat6d is not None:
-        from .data.housecat6d import HouseCat6DDataset
-
-        dataset = HouseCat6DDataset(args.housecat6d, args.housecat6d_split)
-    elif args.omni6dpose is not None:
-        from .data.omni6dpose import Omni6DPoseDataset
-
-        dataset = Omni6DPoseDataset(args.omni6dpose, args.omni6dpose_split)
-    else:
-        from .data.nocs import NocsDataset
-
-        dataset = NocsDataset(args.nocs, args.nocs_split)
-    check_tables_agree(dataset.categories, categories, "the dataset's table")
-    return dataset
+        return "housecat6d", args.housecat6d, args.housecat6d_split
+    if args.omni6dpose is not None:
+        return "omni6dpose", args.omni6dpose, args.omni6dpose_split
+    return "nocs", args.nocs, args.nocs_split
 
 
 def frames_or_exit(args: argparse.Namespace, categories: CategoryTable) -> _Frames:
-    """The frames to evaluate; a missing folder or a bad or disagreeing table exits with the reason."""
+    """The frames to evaluate (a --data dataset's category names looked up in `categories`); a
+    missing folder, a bad table or one that disagrees with `categories` exits with the reason."""
+    kind, root, split = chosen_dataset(args)
     try:
-        return _Frames(open_dataset(args, categories), args.max_frames)
+        dataset, table = open_dataset(kind, root, split, categories=categories)
+        check_tables_agree(table, categories, f"{root}'s table" if kind == "disk" else "the dataset's table")
+        return _Frames(dataset, args.max_frames)
     except (CategoryMismatch, OSError, ValueError) as error:
         raise SystemExit(f"evaluate: {error}") from None
 
 
 def dataset_name(args: argparse.Namespace) -> str:
-    if args.data is not None:
-        return str(args.data)
-    if args.housecat6d is not None:
-        return f"{args.housecat6d} (HouseCat6D {args.housecat6d_split})"
-    if args.omni6dpose is not None:
-        return f"{args.omni6dpose} (Omni6DPose {args.omni6dpose_split})"
-    return f"{args.nocs} ({args.nocs_split})"
+    kind, root, split = chosen_dataset(args)
+    named = {"disk": None, "housecat6d": f"HouseCat6D {split}", "omni6dpose": f"Omni6DPose {split}", "nocs": split}
+    return str(root) if named[kind] is None else f"{root} ({named[kind]})"
 
 
-def checkpoint_or_exit(checkpoint: Path | None) -> Path:
-    """`checkpoint`, or the shipped model when it is None; exits with a clear message when there is none."""
-    checkpoint = checkpoint or default_model_path()
-    if checkpoint is None:
-        raise SystemExit(
-            "no --checkpoint given and no default model found at:\n  "
-            + "\n  ".join(map(str, default_model_candidates()))
-        )
-    return checkpoint
-
-
-def load_model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
-    """The network of `checkpoint` (default: the shipped model) on `device_name` ("auto" too),
-    for command-line tools: a missing or unreadable file exits with a clear message."""
-    checkpoint = checkpoint_or_exit(checkpoint)
-    device = auto_device() if device_name == "auto" else torch.device(device_name)
+def estimator_or_exit(settings: SamplerSettings, args: argparse.Namespace) -> tuple[Path, PoseEstimator]:
+    """The checkpoint of --checkpoint (default: the shipped model) and its engine, with its category
+    table (docs/conventions.md §1), configured by the options; no checkpoint or an unreadable one
+    exits with a clear message."""
     try:
-        model, _ = load_model(checkpoint, device)
-    except CheckpointError as error:
-        raise SystemExit(str(error)) from None
-    return model, device, checkpoint
-
-
-def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argparse.Namespace) -> PoseEstimator:
-    """The engine of `checkpoint`, with its category table (docs/conventions.md §1), configured by
-    the options; an unreadable checkpoint exits with a clear message."""
-    try:
+        checkpoint = checkpoint_file(args.checkpoint, "--checkpoint")
         estimator = PoseEstimator.from_checkpoint(
             checkpoint,
             args.device,
@@ -429,7 +394,7 @@ def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argpars
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
     estimator.warm_up()
-    return estimator
+    return checkpoint, estimator
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -542,7 +507,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--omni6dpose", type=Path, metavar="ROOT", help="Omni6DPose root holding Meta/, ROPE/, SOPE/")
     p.add_argument("--omni6dpose-split", choices=("rope", "sope_test", "sope_train"), default="rope")
     p.add_argument("--checkpoint", type=Path, help="default: models/posediff_default.pt of the install or repository")
-    add_options(p, SamplerSettings, flags={"num_samples": "--samples"}, renamed={"--schedule": "scaling"})
+    add_options(p, SamplerSettings, flags={"num_samples": "--samples"})
     add_options(p, TrackingSettings, TRACKING_OPTIONS)
     add_options(p, InferenceSettings)
     p.add_argument("--tracking", action="store_true", help="track through each scene's frames (reset per scene)")
@@ -630,8 +595,7 @@ def run(argv: list[str] | None = None) -> dict:
         settings = sampler_settings(args)
     except ValueError as error:
         raise SystemExit(f"invalid sampler options: {error}") from None
-    checkpoint = checkpoint_or_exit(args.checkpoint)
-    estimator = estimator_or_exit(checkpoint, settings, args)
+    checkpoint, estimator = estimator_or_exit(settings, args)
     settings = estimator.settings  # with `start` resolved for this model
     frames = frames_or_exit(args, estimator.categories)
     source = SimulatedSource(args.mask_source, args.box_jitter, estimator.categories, estimator.min_points, args.seed)

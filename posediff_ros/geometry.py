@@ -300,10 +300,6 @@ class Intrinsics:
     def from_dict(cls, d: dict) -> Intrinsics:
         return cls(float(d["fx"]), float(d["fy"]), float(d["cx"]), float(d["cy"]), int(d["width"]), int(d["height"]))
 
-    def matrix(self) -> np.ndarray:
-        """The 3x3 camera matrix K."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
 
 REAL275_INTRINSICS = Intrinsics(591.0125, 590.16775, 322.525, 244.11084, 640, 480)
 CAMERA25_INTRINSICS = Intrinsics(577.5, 577.5, 319.5, 239.5, 640, 480)

@@ -9,7 +9,6 @@ are derived from these fields, so a default or a description is written in one p
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -61,15 +60,12 @@ def add_options(
     names: Iterable[str] | None = None,
     *,
     flags: Mapping[str, str] | None = None,
-    renamed: Mapping[str, str] | None = None,
 ) -> None:
     """Options `--<name>` for the (int, float, str or bool) settings `names` of `cls` (default: all),
     with the field's default, type, choices and description; the value is stored under the
     field's name. A bool setting is a pair of flags, `--<name>` and `--no-<name>`.
 
-    `flags` gives a setting another option name (`{"num_samples": "--samples"}`); `renamed`
-    maps an old option name to a setting (`{"--schedule": "scaling"}`): still accepted for
-    one release, with a warning that names the new one.
+    `flags` gives a setting another option name (`{"num_samples": "--samples"}`).
     """
     wanted = set(names) if names is not None else None
     chosen = {s.name: s for s in described(cls) if wanted is None or s.name in wanted}
@@ -89,36 +85,3 @@ def add_options(
             metavar=None if s.choices else options[name].lstrip("-").replace("-", "_").upper(),
             help=f"{s.description} (default: {s.default})".replace("%", "%%"),
         )
-    for old, name in (renamed or {}).items():
-        s = chosen[name]
-        parser.add_argument(
-            old,
-            dest=name,
-            type=type(s.default),
-            choices=s.choices,
-            action=_Renamed,
-            new=options[name],
-            help=argparse.SUPPRESS,
-        )
-
-
-class _Renamed(argparse.Action):
-    """An option's old name: sets the option and warns on stderr that the name will go."""
-
-    def __init__(self, option_strings: list[str], dest: str, new: str, **kwargs: Any):
-        super().__init__(option_strings, dest, **kwargs)
-        self.new = new
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        print(
-            f"{parser.prog}: warning: {option_string} is deprecated and will be removed in the next release; "
-            f"use {self.new}",
-            file=sys.stderr,
-        )
-        setattr(namespace, self.dest, values)

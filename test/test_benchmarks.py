@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from matplotlib.image import imread
 
-from posediff_ros import evaluate
+from posediff_ros import checkpoint, evaluate
+from posediff_ros.categories import Category, CategoryTable
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data import generate
+from posediff_ros.estimator import SamplerSettings
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
 
@@ -21,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import claim1_single_sample  # noqa: E402
 import claim2_steps  # noqa: E402
-import claim3_schedules  # noqa: E402
+import claim3_scalings  # noqa: E402
 import claim4_convergence  # noqa: E402
+import common  # noqa: E402
 import compare_models  # noqa: E402
 import plot_training  # noqa: E402
 from test_train import SMALL  # noqa: E402
@@ -76,8 +80,8 @@ def test_claim1_single_sample(inputs, tmp_path):
             assert row[mode]["tracking"] is tracking and KEYS <= set(row[mode]["table"]["mean"])
             assert row[mode]["speed"]["fps"] > 0
     assert [r["single"]["settings"]["num_samples"] for r in summary["rows"]] == [1, 2, 1, 1]
-    schedules = [r["single"]["settings"]["scaling"] for r in summary["rows"]]
-    assert schedules == ["none", "none", "exponential", "exponential"]
+    scalings = [r["single"]["settings"]["scaling"] for r in summary["rows"]]
+    assert scalings == ["none", "none", "exponential", "exponential"]
     assert [r["single"]["settings"]["start"] for r in summary["rows"]] == ["noise"] * 3 + ["regression"]
     assert summary["checkpoint"] == inputs[3] and summary["machine"]
     assert len(table.splitlines()) == 2 + 4 and "5°2cm" in table and " / " in table
@@ -97,15 +101,15 @@ def test_claim2_steps(inputs, tmp_path):
     assert len(table.splitlines()) == 2 + 4
 
 
-def test_claim3_schedules(inputs, tmp_path):
-    claim3_schedules.main([*inputs, "--steps", "2", "--samples", "4", "--objects", "1", "--out", str(tmp_path)])
-    summary, table = outputs(tmp_path, ["claim3_schedules.png", "claim3_rotation_samples.png"])
-    schedules = ["constant", "linear", "exponential", "none"]
-    assert list(summary["accuracy"]) == schedules and list(summary["diversity"]) == schedules
-    assert all(KEYS <= set(summary["accuracy"][s]["table"]["mean"]) for s in schedules)
+def test_claim3_scalings(inputs, tmp_path):
+    claim3_scalings.main([*inputs, "--steps", "2", "--samples", "4", "--objects", "1", "--out", str(tmp_path)])
+    summary, table = outputs(tmp_path, ["claim3_scalings.png", "claim3_rotation_samples.png"])
+    scalings = ["constant", "linear", "exponential", "none"]
+    assert list(summary["accuracy"]) == scalings and list(summary["diversity"]) == scalings
+    assert all(KEYS <= set(summary["accuracy"][s]["table"]["mean"]) for s in scalings)
     (entry,) = summary["objects"]  # the tiny scene holds symmetric bowls
-    for s in schedules:
-        assert len(entry["schedules"][s]["yaw_deg"]) == 4
+    for s in scalings:
+        assert len(entry["scalings"][s]["yaw_deg"]) == 4
         assert 0 <= summary["diversity"][s]["resultant_length"] <= 1 and summary["diversity"][s]["objects"] == 1
     assert len(table.splitlines()) == 2 + 4
 
@@ -171,9 +175,17 @@ def test_curve_analysis_on_hand_made_curves():
 
 
 def test_no_checkpoint_is_a_clear_error(inputs, monkeypatch):
-    monkeypatch.setattr(evaluate, "default_model_path", lambda: None)
-    with pytest.raises(SystemExit, match="no --checkpoint given and no default model found"):
+    monkeypatch.setattr(checkpoint, "default_model_path", lambda: None)
+    with pytest.raises(SystemExit, match="no --checkpoint given and no shipped model installed"):
         claim2_steps.main(inputs[:2])
+
+
+def test_the_benchmarks_load_a_checkpoint_as_users_do(tmp_path):
+    """With its category table (and confidence calibration), as PoseEstimator.from_checkpoint gives them."""
+    table = CategoryTable((Category(7, "tote"), Category(9, "bracket")))
+    save_checkpoint(tmp_path / "workshop.pt", PoseNet(), categories=table.as_entries())
+    loaded = common.engine(tmp_path / "workshop.pt", torch.device("cpu"), SamplerSettings(), seed=0)
+    assert loaded.categories == table
 
 
 def test_compare_models_tables_what_evaluate_wrote(inputs, tmp_path, capsys):

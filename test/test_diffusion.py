@@ -12,8 +12,7 @@ import math
 import pytest
 import torch
 
-import posediff_ros.diffusion
-from posediff_ros.diffusion import SCALINGS, ScaledScore, VESchedule, guidance_weight, sample_ddim, sample_ode
+from posediff_ros.diffusion import ScaledScore, VESchedule, guidance_weight, sample_ddim, sample_ode
 
 SCHEDULE = VESchedule()
 MODES = 8
@@ -65,15 +64,6 @@ def test_guidance_weights_follow_the_papers_scalings():
         guidance_weight(t, "cosine")
     with pytest.raises(ValueError, match="unknown score scaling"):
         ScaledScore(mixture_score, "cosine")
-
-
-def test_the_names_before_issue_15_still_work_with_a_warning():
-    with pytest.warns(DeprecationWarning, match="use posediff_ros.diffusion.SCALINGS"):
-        assert posediff_ros.diffusion.SCHEDULES == SCALINGS
-    with pytest.warns(DeprecationWarning, match="use posediff_ros.geometry.pose_to_vector"):
-        from posediff_ros.diffusion import pose_to_vector  # noqa: F401
-    with pytest.raises(AttributeError):
-        posediff_ros.diffusion.no_such_name  # noqa: B018
 
 
 def test_unguided_sampling_reproduces_the_distribution():

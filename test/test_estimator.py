@@ -346,9 +346,7 @@ def test_centroid_tracking_of_instance_ids_starts_at_one():
         PoseEstimator(IdentityNet(), track_by="nearest")
 
 
-def test_the_old_name_of_scaling_still_works_for_a_release():
-    with pytest.warns(DeprecationWarning, match="use scaling="):
-        assert SamplerSettings(schedule="linear").scaling == "linear"
+def test_an_unknown_scaling_is_refused():
     with pytest.raises(ValueError, match="scaling must be one of"):
         SamplerSettings(scaling="cosine")
 

@@ -9,9 +9,9 @@ import pytest
 from matplotlib.image import imread
 from scipy.spatial.transform import Rotation
 
-from posediff_ros import paths
+from posediff_ros import checkpoint, paths
 from posediff_ros.categories import ABOUT_Y, NO_SYMMETRY, NOCS_CATEGORIES
-from posediff_ros.checkpoint import save_checkpoint
+from posediff_ros.checkpoint import CheckpointError, checkpoint_file, save_checkpoint
 from posediff_ros.confidence import PAYLOAD_KEY, Calibration
 from posediff_ros.data import generate
 from posediff_ros.data.layout import SyntheticDataset
@@ -214,6 +214,18 @@ def test_default_model_path(tmp_path, monkeypatch):
     assert paths.default_model_path() is None or paths.default_model_path() != model  # not there yet
     model.touch()
     assert paths.default_model_path() == model
+
+
+def test_a_checkpoint_else_the_shipped_model_else_a_clear_error(tmp_path, monkeypatch):
+    shipped = tmp_path / "posediff_default.pt"
+    monkeypatch.setattr(checkpoint, "default_model_path", lambda: shipped)
+    assert checkpoint_file(tmp_path / "mine.pt", "--checkpoint") == tmp_path / "mine.pt"
+    assert checkpoint_file(None, "--checkpoint") == checkpoint_file("", "model_path") == shipped
+    monkeypatch.setattr(checkpoint, "default_model_path", lambda: None)
+    with pytest.raises(CheckpointError, match=r"no model_path given and no shipped model installed \(looked for .*"):
+        checkpoint_file("", "model_path")
+    with pytest.raises(SystemExit, match="no --checkpoint given"):
+        run(["--data", str(tmp_path), "--device", "cpu"])
 
 
 @pytest.mark.parametrize("source", ["detections", "semantic"])

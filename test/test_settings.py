@@ -65,12 +65,6 @@ def test_evaluate_options_are_the_engine_settings():
     assert all(choices[s.name] == s.choices for s in options)
 
 
-def test_the_old_option_name_still_works_for_a_release(capsys):
-    args = evaluate._parser().parse_args(["--data", "d", "--schedule", "linear", "--samples", "3"])
-    assert evaluate.sampler_settings(args) == SamplerSettings(scaling="linear", num_samples=3)
-    assert "--schedule is deprecated and will be removed in the next release; use --scaling" in capsys.readouterr().err
-
-
 @pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
 @pytest.mark.parametrize("given", [{"schedule": "linear"}, {"schedule": "linear", "scaling": "constant"}, {}])
 def test_the_old_parameter_name_still_works_for_a_release(rclpy_context, given):

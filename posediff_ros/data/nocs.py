@@ -51,7 +51,6 @@ NOCS_SPLITS: dict[str, tuple[str, str, Intrinsics]] = {
 }
 """split -> (source folder, list file, intrinsics)."""
 
-BACKGROUND = 255  # mask value of pixels without an object
 FAR_DEPTH_MM = 32001  # CAMERA25 renders empty background at this depth: it means "no depth"
 MUG = NOCS_CATEGORIES.by_name("mug").id
 

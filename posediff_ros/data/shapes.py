@@ -78,13 +78,6 @@ def split_of_unit(u: np.ndarray) -> str:
     return "val" if (c[0] + 2 * c[1] + 3 * c[2]) % 5 == 0 else "train"
 
 
-def split_of(category: str, family: str, params: dict) -> str:
-    """The split ('train', 'val' or 'family') that a family's parameter set belongs to."""
-    if family == HELD_OUT[category]:
-        return "family"
-    return split_of_unit(params_to_unit(category, family, params))
-
-
 def families_of(category: str, split: str) -> list[str]:
     """The families a split draws from: the held-out family for 'family', all others otherwise."""
     if split not in SPLITS:

@@ -1,11 +1,11 @@
-"""Claim 3 (paper Table S2, Figures 8-9, S3): the exponential schedule is as accurate as the constant
+"""Claim 3 (paper Table S2, Figures 8-9, S3): the exponential scaling is as accurate as the constant
 and linear ones, but keeps the spread of samples about a symmetric object's axis (no mode collapse).
 
-    python benchmarks/claim3_schedules.py --data data/test [--samples 50] [--objects 30] [--device cuda]
+    python benchmarks/claim3_scalings.py --data data/test [--samples 50] [--objects 30] [--device cuda]
 
-Accuracy: single-frame K=1 sampling under each schedule (Table S2). Diversity: for each
+Accuracy: single-frame K=1 sampling under each scaling (Table S2). Diversity: for each
 symmetric instance (bottle, bowl, can, and mugs flagged symmetric) K samples under each
-schedule, from the same initial noise for every schedule (a fresh estimator with the same
+scaling, from the same initial noise for every scaling (a fresh estimator with the same
 seed per object), measured relative to the ground truth (plots.relative_yaw_pitch_roll):
 
 - yaw about the symmetry axis +y: mean resultant length R̄ = |mean exp(i yaw)| (1: every
@@ -14,8 +14,8 @@ seed per object), measured relative to the ground truth (plots.relative_yaw_pitc
 - y-axis error: angle between each sample's +y and the true +y (the part of the pose a
   symmetric object does determine).
 
-Writes results.json, table.md, claim3_schedules.png (accuracy, yaw histograms, y-error
-CDFs) and claim3_rotation_samples.png (Mollweide map of one object's samples per schedule).
+Writes results.json, table.md, claim3_scalings.png (accuracy, yaw histograms, y-error
+CDFs) and claim3_rotation_samples.png (Mollweide map of one object's samples per scaling).
 """
 
 from __future__ import annotations
@@ -34,23 +34,25 @@ from common import (  # noqa: E402
     THRESHOLD_KEYS,
     THRESHOLD_LABELS,
     add_common_arguments,
+    engine,
     evaluate_setting,
     header,
     load_frames,
     markdown_table,
+    model_or_exit,
     number,
     percent,
     write_outputs,
 )
 
 from posediff_ros.diffusion import SCALINGS  # noqa: E402
-from posediff_ros.estimator import PoseEstimator, SamplerSettings  # noqa: E402
-from posediff_ros.evaluate import load_model_or_exit, sample_rotations  # noqa: E402
+from posediff_ros.estimator import SamplerSettings  # noqa: E402
+from posediff_ros.evaluate import sample_rotations  # noqa: E402
 from posediff_ros.plots import plot_rotation_samples, relative_yaw_pitch_roll  # noqa: E402
 
-NAME = "claim3_schedules"
-DEFAULT_SCHEDULES = ["constant", "linear", "exponential", "none"]
-# Table S2 (REAL275): schedule -> 5°2cm, 5°5cm, 10°2cm, 10°5cm
+NAME = "claim3_scalings"
+DEFAULT_SCALINGS = ["constant", "linear", "exponential", "none"]
+# Table S2 (REAL275): scaling -> 5°2cm, 5°5cm, 10°2cm, 10°5cm
 PAPER = {
     "constant": (52.7, 61.2, 73.2, 84.5),
     "linear": (52.7, 61.1, 73.2, 84.4),
@@ -81,9 +83,16 @@ def symmetric_instances(frames: list, limit: int) -> list[tuple[int, object]]:
 
 
 def sample_diversity(
-    model, device, frames: list, schedules: list[str], base: SamplerSettings, samples: int, objects: int, seed: int
+    checkpoint: Path,
+    device,
+    frames: list,
+    scalings: list[str],
+    base: SamplerSettings,
+    samples: int,
+    objects: int,
+    seed: int,
 ) -> list[dict]:
-    """Per symmetric instance: K rotation samples and their diversity under every schedule."""
+    """Per symmetric instance: K rotation samples and their diversity under every scaling."""
     out = []
     for n, (position, inst) in enumerate(symmetric_instances(frames, objects)):
         frame = frames[position]
@@ -92,15 +101,15 @@ def sample_diversity(
             "frame": frame.index,
             "label": int(inst.label),
             "R_true": inst.R.tolist(),
-            "schedules": {},
+            "scalings": {},
         }
         try:
-            for schedule in schedules:
-                settings = replace(base, scaling=schedule, num_samples=samples)
-                # Same seed for every schedule: the same point subset and the same K initial noises.
-                estimator = PoseEstimator(model, device=device, settings=settings, seed=seed + n)
+            for scaling in scalings:
+                settings = replace(base, scaling=scaling, num_samples=samples)
+                # Same seed for every scaling: the same point subset and the same K initial noises.
+                estimator = engine(checkpoint, device, settings, seed + n)
                 R = sample_rotations(estimator, frame, inst.label)
-                entry["schedules"][schedule] = {**diversity(R, inst.R), "R": R.tolist()}
+                entry["scalings"][scaling] = {**diversity(R, inst.R), "R": R.tolist()}
         except ValueError as error:  # the engine skipped the object (too few points): nothing to measure
             print(f"diversity: skipping {frame.scene}:{frame.index}:{inst.label}: {error}", file=sys.stderr)
             continue
@@ -108,8 +117,8 @@ def sample_diversity(
     return out
 
 
-def summarize(objects: list[dict], schedule: str) -> dict:
-    per_object = [o["schedules"][schedule] for o in objects]
+def summarize(objects: list[dict], scaling: str) -> dict:
+    per_object = [o["scalings"][scaling] for o in objects]
     if not per_object:
         return {"objects": 0}
     keys = ("resultant_length", "circular_std_deg", "y_error_mean_deg", "y_error_median_deg")
@@ -118,7 +127,7 @@ def summarize(objects: list[dict], schedule: str) -> dict:
 
 def format_table(accuracy: dict, spread: dict) -> str:
     columns = [
-        "schedule",
+        "scaling",
         *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
         "yaw R̄ (1 = collapsed)",
         "yaw circ. std °",
@@ -128,12 +137,12 @@ def format_table(accuracy: dict, spread: dict) -> str:
         "paper (REAL275)",
     ]
     lines = []
-    for schedule, result in accuracy.items():
-        mean, s = result["table"]["mean"], spread[schedule]
-        paper = " / ".join(f"{v:g}" for v in PAPER[schedule]) if schedule in PAPER else "–"
+    for scaling, result in accuracy.items():
+        mean, s = result["table"]["mean"], spread[scaling]
+        paper = " / ".join(f"{v:g}" for v in PAPER[scaling]) if scaling in PAPER else "–"
         lines.append(
             [
-                schedule,
+                scaling,
                 *(percent(mean[k]) for k in THRESHOLD_KEYS),
                 number(s.get("resultant_length"), 2),
                 number(s.get("circular_std_deg")),
@@ -147,18 +156,18 @@ def format_table(accuracy: dict, spread: dict) -> str:
 
 
 def plot(accuracy: dict, objects: list[dict], path: Path, title: str) -> None:
-    """Accuracy bars per schedule, histogram of the samples' relative yaw, CDF of their y-axis errors."""
-    schedules = list(accuracy)
+    """Accuracy bars per scaling, histogram of the samples' relative yaw, CDF of their y-axis errors."""
+    scalings = list(accuracy)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
     x = np.arange(len(THRESHOLD_KEYS))
-    width = 0.8 / len(schedules)
-    for i, schedule in enumerate(schedules):
-        values = [100 * accuracy[schedule]["table"]["mean"][k] for k in THRESHOLD_KEYS]
-        axes[0].bar(x + (i - (len(schedules) - 1) / 2) * width, values, width, label=schedule)
-        yaw = np.array([v for o in objects for v in o["schedules"][schedule]["yaw_deg"]])
-        y_error = np.sort([v for o in objects for v in o["schedules"][schedule]["y_error_deg"]])
-        axes[1].hist(yaw, bins=36, range=(-180, 180), histtype="step", lw=1.5, density=True, label=schedule)
-        axes[2].plot(y_error, np.arange(1, len(y_error) + 1) / max(1, len(y_error)), label=schedule)
+    width = 0.8 / len(scalings)
+    for i, scaling in enumerate(scalings):
+        values = [100 * accuracy[scaling]["table"]["mean"][k] for k in THRESHOLD_KEYS]
+        axes[0].bar(x + (i - (len(scalings) - 1) / 2) * width, values, width, label=scaling)
+        yaw = np.array([v for o in objects for v in o["scalings"][scaling]["yaw_deg"]])
+        y_error = np.sort([v for o in objects for v in o["scalings"][scaling]["y_error_deg"]])
+        axes[1].hist(yaw, bins=36, range=(-180, 180), histtype="step", lw=1.5, density=True, label=scaling)
+        axes[2].plot(y_error, np.arange(1, len(y_error) + 1) / max(1, len(y_error)), label=scaling)
     axes[0].set(
         xticks=x,
         xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
@@ -184,22 +193,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_arguments(parser, NAME)
     defaults = SamplerSettings()
-    parser.add_argument("--schedules", nargs="+", choices=SCALINGS, default=DEFAULT_SCHEDULES)
+    parser.add_argument("--scalings", nargs="+", choices=SCALINGS, default=DEFAULT_SCALINGS)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps")
     parser.add_argument("--samples", type=int, default=50, metavar="K", help="samples per symmetric object")
     parser.add_argument("--objects", type=int, default=30, help="at most this many symmetric objects for diversity")
     args = parser.parse_args(argv)
 
-    model, device, checkpoint = load_model_or_exit(args.checkpoint, args.device)
+    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
     frames = load_frames(args.data, args.max_frames)
     info = header(args, device, checkpoint, frames)
     base = SamplerSettings(steps=args.steps, num_samples=1, start="noise")  # the paper's sampling
     accuracy = {
-        s: evaluate_setting(model, device, frames, replace(base, scaling=s), tracking=False, seed=args.seed)
-        for s in args.schedules
+        s: evaluate_setting(checkpoint, device, frames, replace(base, scaling=s), tracking=False, seed=args.seed)
+        for s in args.scalings
     }
-    objects = sample_diversity(model, device, frames, args.schedules, base, args.samples, args.objects, args.seed)
-    spread = {s: summarize(objects, s) for s in args.schedules}
+    objects = sample_diversity(checkpoint, device, frames, args.scalings, base, args.samples, args.objects, args.seed)
+    spread = {s: summarize(objects, s) for s in args.scalings}
 
     table = format_table(accuracy, spread)
     print(
@@ -217,10 +226,10 @@ def main(argv: list[str] | None = None) -> dict:
         first = objects[0]
         name = f"{first['scene']}:{first['frame']}:{first['label']}"
         plot_rotation_samples(
-            {s: np.array(first["schedules"][s]["R"]) for s in args.schedules},
+            {s: np.array(first["scalings"][s]["R"]) for s in args.scalings},
             np.array(first["R_true"]),
             args.out / "claim3_rotation_samples.png",
-            title=f"Fig. S3: {args.samples} samples of {name} per schedule",
+            title=f"Fig. S3: {args.samples} samples of {name} per scaling",
         )
     else:
         print("no symmetric object was estimated: no diversity numbers or rotation-sample plot", file=sys.stderr)
