@@ -15,12 +15,13 @@ import sys
 
 import numpy as np
 
-from .categories import CategoryTable, split_panoptic_label
+from .categories import CategoryTable
 from .checkpoint import CheckpointError
 from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
 from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
+from .labels import split_panoptic_label
 from .metrics import pose_errors
 from .model import PoseNet
 from .model.inference import InferenceSettings

@@ -424,7 +424,7 @@ def estimator_or_exit(checkpoint: Path, settings: SamplerSettings, args: argpars
             settings=settings,
             inference=InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)}),
             seed=args.seed,
-            **{name: getattr(args, name) for name in TRACKING_OPTIONS},
+            tracking=TrackingSettings(**{name: getattr(args, name) for name in TRACKING_OPTIONS}),
         )
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
