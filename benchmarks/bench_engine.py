@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from posediff_ros.model import PoseNet, count_parameters  # noqa: E402
 from posediff_ros.model.inference import InferenceSettings  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
 from posediff_ros.settings import add_options, described  # noqa: E402
+from posediff_ros.tracking import TrackingSettings  # noqa: E402
 
 WARM_UP = 5  # the first calls with a new input shape are much slower on CPU (oneDNN set-up)
 
@@ -98,11 +100,14 @@ def main() -> None:
     )
     # The node's defaults, with the checkpoint's confidence calibration as the node loads it;
     # every repeat of the same frame stays a track (no jump, no re-check, no loss by score).
-    options = dict(settings=SamplerSettings(), inference=inference, max_jump=np.inf, recheck_angle=180.0)
+    options = dict(settings=SamplerSettings(), inference=inference)
+    follow = TrackingSettings(max_jump=np.inf, recheck_angle=180.0)
     if checkpoint is None:
-        estimator = PoseEstimator(model, device=device, **options)
+        estimator = PoseEstimator(model, device=device, tracking=follow, **options)
     else:
-        estimator = PoseEstimator.from_checkpoint(checkpoint, device, lose_score=0.0, **options)
+        estimator = PoseEstimator.from_checkpoint(
+            checkpoint, device, tracking=replace(follow, lose_score=0.0), **options
+        )
     estimator.warm_up()
     rng = np.random.default_rng(0)
     for count in args.objects:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-PANOPTIC_DIVISOR = 1000
-"""Panoptic mask labels are `category_id * 1000 + k` (the Cityscapes convention)."""
+from .labels import PANOPTIC_DIVISOR
 
 AXES = ("x", "y", "z")
 ORDER_WORDS = {"none": 1, "half": 2, "quarter": 4}  # Omni6DPose's words for n-fold turns
@@ -270,16 +269,3 @@ def load_category_table(path: str | Path) -> CategoryTable:
 
 def write_category_table(path: str | Path, table: CategoryTable) -> None:
     Path(path).write_text(yaml.safe_dump({"categories": table.as_entries()}, sort_keys=False))
-
-
-def split_panoptic_label(label: int) -> tuple[int, int]:
-    """Return `(category_id, k)` of a panoptic label; category 0 means "no instance"."""
-    label = int(label)
-    return label // PANOPTIC_DIVISOR, label % PANOPTIC_DIVISOR
-
-
-def panoptic_label(category_id: int, k: int) -> int:
-    """Compose a panoptic label from a category id and an instance index k in 0..999."""
-    if not 0 <= k < PANOPTIC_DIVISOR:
-        raise ValueError(f"instance index {k} outside 0..{PANOPTIC_DIVISOR - 1}")
-    return int(category_id) * PANOPTIC_DIVISOR + int(k)

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from .categories import CategoryTable, split_panoptic_label
+from .categories import CategoryTable
 from .checkpoint import CheckpointError, checkpoint_file
 from .data.noise import DepthNoise, MaskNoise
 from .data.render import SceneRenderer, render_frame
@@ -23,6 +23,7 @@ from .data.scene import SceneConfig, camera_trajectory, sample_scene
 from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
 from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
+from .labels import split_panoptic_label
 from .metrics import pose_errors
 from .model import PoseNet
 from .model.inference import InferenceSettings

@@ -22,10 +22,8 @@ from .categories import (
     ABOUT_Y,
     NO_SYMMETRY,
     NOCS_CATEGORIES,
-    PANOPTIC_DIVISOR,
     CategoryTable,
     Symmetry,
-    split_panoptic_label,
 )
 from .checkpoint import checkpoint_categories, load_model
 from .confidence import Calibration, checkpoint_calibration, noise_disagreement, sampler_options
@@ -45,12 +43,12 @@ from .geometry import (
     too_few_points,
     vector_to_pose,
 )
+from .labels import PANOPTIC_DIVISOR, LabelEncoding, split_panoptic_label
 from .model import PoseNet
 from .model.inference import InferenceSettings, warm_up_sizes
 from .settings import check_choices, setting
 from .tracking import Track, Tracker, TrackingSettings
 
-LABEL_ENCODINGS = ("panoptic", "instance")
 SAMPLERS = ("ddim", "ode")
 SAMPLING_STARTS = ("auto", "noise", "regression")
 
@@ -161,7 +159,8 @@ class BatchPoses:
 
 
 class FrameError(ValueError):
-    """A frame the engine cannot use (its images and camera info disagree); the message says why."""
+    """A frame that cannot be used (here: its images and camera info disagree; in the node also
+    messages it cannot convert); the message says why."""
 
 
 def check_frame(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics) -> None:
@@ -183,8 +182,8 @@ def auto_device() -> torch.device:
 class PoseEstimator:
     """Category-level pose estimation for all labelled objects of a frame.
 
-    The keywords `tracking` are the fields of TrackingSettings (track_by, track_gate,
-    max_missed, max_jump, track_blend, recheck_angle, lose_score); `self.tracking` holds them.
+    `tracking` says how objects are followed from frame to frame (tracking.py); `self.tracking`
+    holds it.
 
     `confidence` maps the confidence signal to each object's `score` (confidence.py); the
     signal is measured with `confidence_samples` noise-started samples per object (default:
@@ -204,7 +203,7 @@ class PoseEstimator:
         seed: int = 0,
         confidence: Calibration | None = None,
         confidence_samples: int | None = None,
-        **tracking: Any,
+        tracking: TrackingSettings | None = None,
     ):
         """`categories` is the table the mask's category ids are looked up in, with each
         category's symmetry (docs/conventions.md §1); a bare network carries none, so it
@@ -217,7 +216,7 @@ class PoseEstimator:
         self.conditioned_score = model.inference_score()
         self.categories = categories
         self.num_points, self.min_points = num_points, min_points
-        self.tracking = TrackingSettings(**tracking)
+        self.tracking = tracking or TrackingSettings()
         self.tracker = Tracker(self.tracking)
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -275,15 +274,15 @@ class PoseEstimator:
         labels: np.ndarray,
         intrinsics: Intrinsics,
         *,
-        label_encoding: str = "panoptic",
+        label_encoding: LabelEncoding = LabelEncoding.PANOPTIC,
         instance_category: str | None = None,
         track: bool = True,
     ) -> FrameEstimate:
         """Poses of every labelled object in a frame.
 
         depth_m: (H, W) metres, non-finite or <= 0 invalid; labels: (H, W) integer mask,
-        0 background. `panoptic` labels are category_id * 1000 + k; `instance` labels are
-        instance ids of the single category `instance_category`. With `track`, each object
+        0 background. `label_encoding` PANOPTIC: labels are category_id * 1000 + k; INSTANCE: labels
+        are instance ids of the single category `instance_category` (labels.py). With `track`, each object
         takes the label of its track (tracking.py: its mask label, or with track_by="centroid"
         the nearest track's), and one whose track was seen in the last `max_missed` frames is
         sampled from its previous pose, unless its centroid jumped more than `max_jump` metres
@@ -296,6 +295,7 @@ class PoseEstimator:
             warnings.warn(self.unscored, stacklevel=2)
             self.unscored = None
         check_frame(depth_m, labels, intrinsics)
+        label_encoding = LabelEncoding(label_encoding)
         result = FrameEstimate()
         objects = sample_labelled_points(depth_m, labels, intrinsics, self.rng, self.num_points, self.min_points)
         categories, kept = [], []
@@ -350,15 +350,17 @@ class PoseEstimator:
         result.timings["total"] = time.perf_counter() - start
         return result
 
-    def _category_of(self, label: int, encoding: str, instance_category: str | None) -> tuple[str | None, str]:
-        if encoding == "instance":
+    def _category_of(
+        self, label: int, encoding: LabelEncoding, instance_category: str | None
+    ) -> tuple[str | None, str]:
+        if encoding is LabelEncoding.INSTANCE:
             if instance_category is None or instance_category not in self.categories:
                 raise ValueError(
                     f"label encoding 'instance' needs a known instance_category, got {instance_category!r}"
                 )
             return instance_category, ""
-        if encoding != "panoptic":
-            raise ValueError(f"label encoding must be one of {LABEL_ENCODINGS}, not {encoding!r}")
+        if encoding is not LabelEncoding.PANOPTIC:
+            raise ValueError(f"label encoding must be panoptic or instance, not {encoding.value!r}")
         category_id, _ = split_panoptic_label(label)
         if category_id == 0:
             return None, f"label {label} is below {PANOPTIC_DIVISOR}: it names a category without an instance"

@@ -389,7 +389,7 @@ def estimator_or_exit(settings: SamplerSettings, args: argparse.Namespace) -> tu
             settings=settings,
             inference=InferenceSettings(**{s.name: getattr(args, s.name) for s in described(InferenceSettings)}),
             seed=args.seed,
-            **{name: getattr(args, name) for name in TRACKING_OPTIONS},
+            tracking=TrackingSettings(**{name: getattr(args, name) for name in TRACKING_OPTIONS}),
         )
     except CheckpointError as error:
         raise SystemExit(str(error)) from None

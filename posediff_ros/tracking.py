@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .categories import PANOPTIC_DIVISOR
+from .labels import LabelEncoding
 from .settings import check_choices, setting
 
 TRACK_BY = ("label", "centroid")
@@ -24,7 +24,7 @@ TRACK_BY = ("label", "centroid")
 
 @dataclass
 class TrackingSettings:
-    """How the engine follows objects from frame to frame: the keywords of `PoseEstimator(**tracking)`.
+    """How the engine follows objects from frame to frame: `PoseEstimator(tracking=...)`.
 
     The defaults of track_blend and recheck_angle were measured on sequences with the
     shipped model (models/README.md, "Tracking"), lose_score's on validation sequences
@@ -96,7 +96,7 @@ class Tracker:
         return score is None or score >= self.settings.lose_score
 
     def identify(
-        self, labels: list[int], categories: list[str], centroids: list[np.ndarray], encoding: str
+        self, labels: list[int], categories: list[str], centroids: list[np.ndarray], encoding: LabelEncoding
     ) -> list[int]:
         """The label each object of a frame is tracked under (its mask label, with track_by="label")."""
         if self.settings.track_by == "label":
@@ -115,7 +115,7 @@ class Tracker:
         taken = set(self.tracks) | set(chosen.values())
         for i, label in enumerate(labels):
             if i not in chosen:
-                chosen[i] = free_label(label, encoding, taken)
+                chosen[i] = encoding.first_free_label(label, taken)
                 taken.add(chosen[i])
         return [chosen[i] for i in range(len(labels))]
 
@@ -154,12 +154,3 @@ class Tracker:
         self.ended.difference_update(seen)
         self.tracks.update(seen)
         return sorted(ended)
-
-
-def free_label(label: int, encoding: str, taken: set[int]) -> int:
-    """The smallest label not in `taken` of `label`'s category: category_id * 1000 + k (panoptic),
-    or k >= 1 (instance ids, where 0 is the background)."""
-    base, k = ((label // PANOPTIC_DIVISOR) * PANOPTIC_DIVISOR, 0) if encoding == "panoptic" else (0, 1)
-    while base + k in taken:
-        k += 1
-    return base + k

@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,16 @@ from posediff_ros.data.layout import FrameInstance, write_frame
 from posediff_ros.estimator import PoseEstimator
 from posediff_ros.evaluate import CategoryMismatch, run, score_frame
 from posediff_ros.geometry import Intrinsics
+from posediff_ros.labels import LabelEncoding
 from posediff_ros.model import PoseNet
-from posediff_ros.ros.parameters import PARAMETERS, load_engine, node_categories
+from posediff_ros.ros.parameters import (
+    PARAMETERS,
+    ModelParameters,
+    NodeParameters,
+    ObjectParameters,
+    load_engine,
+    node_categories,
+)
 
 WORKSHOP = CategoryTable(
     [Category(7, "tote", Symmetry.parse("z2")), Category(9, "bracket"), Category(11, "pipe", Symmetry.parse("y"))]
@@ -32,11 +41,6 @@ def workshop_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "workshop.pt"
     save_checkpoint(path, PoseNet(), categories=WORKSHOP.as_entries())
     return path
-
-
-class Warnings(list):
-    def __call__(self, message: str) -> None:
-        self.append(message)
 
 
 # ----------------------------------------------------------------------------- Python API
@@ -67,21 +71,19 @@ def test_the_engine_names_objects_by_the_checkpoints_table(workshop_checkpoint):
 
 
 def test_no_entries_give_the_checkpoints_table():
-    warnings = Warnings()
-    assert node_categories([], WORKSHOP, warnings) is WORKSHOP and not warnings
+    assert node_categories((), WORKSHOP) is WORKSHOP
 
 
 def test_entries_map_mask_ids_to_the_checkpoints_names():
-    warnings = Warnings()
-    table = node_categories(["3:tote", "4:bracket"], WORKSHOP, warnings)
+    table = node_categories(("3:tote", "4:bracket"), WORKSHOP)
     assert [(c.id, c.name) for c in table] == [(3, "tote"), (4, "bracket")]
     assert table.by_id(3).symmetry == Symmetry(z=2) and table.by_id(4).symmetry == Symmetry()
-    assert 7 not in table and "pipe" not in table and not warnings  # only the listed ids are known
+    assert 7 not in table and "pipe" not in table  # only the listed ids are known
 
 
 def test_an_unknown_name_is_refused_with_the_checkpoints_names():
     with pytest.raises(ValueError, match="'crate', not a category of checkpoint x.pt") as error:
-        node_categories(["3:tote", "5:crate"], WORKSHOP, Warnings(), "checkpoint x.pt")
+        node_categories(("3:tote", "5:crate"), WORKSHOP, "checkpoint x.pt")
     assert "tote, bracket, pipe" in str(error.value)
 
 
@@ -94,43 +96,34 @@ def test_an_unknown_name_is_refused_with_the_checkpoints_names():
         (["tote"], "'tote' is not 'id:name'"),
         (["x:tote"], "'x:tote' is not 'id:name'"),
         (["3:tote:round"], "'3:tote:round' is not 'id:name'"),
+        (["3:tote:symmetric"], "'3:tote:symmetric' is not 'id:name'"),  # the symmetry is the checkpoint's
     ],
 )
 def test_bad_entries_are_refused(entries, message):
     with pytest.raises(ValueError, match=f"parameter categories.*{message}"):
-        node_categories(entries, WORKSHOP, Warnings())
+        node_categories(tuple(entries), WORKSHOP)
 
 
-def test_the_old_symmetric_suffix_is_accepted_where_the_checkpoint_agrees():
-    warnings = Warnings()
-    table = node_categories(["5:pipe:symmetric", "3:tote"], WORKSHOP, warnings)
-    assert table.by_id(5).symmetric and table.by_id(5).symmetry == WORKSHOP.by_name("pipe").symmetry
-    assert len(warnings) == 1 and "':symmetric' suffix is deprecated" in warnings[0]
-
-
-def test_a_symmetric_suffix_the_checkpoint_disagrees_with_is_refused():
-    with pytest.raises(ValueError, match="disagrees with the node's mapping") as error:
-        node_categories(["3:tote:symmetric"], WORKSHOP, Warnings())
-    assert "tote ':symmetric'" in str(error.value) and "z: half" in str(error.value)
-
-
-def parameters(**given) -> dict:
-    return {p.name: p.default for p in PARAMETERS} | {"device": "cpu"} | given
+def parameters(checkpoint: Path, **objects) -> NodeParameters:
+    """The node's default parameters on the CPU with `checkpoint`, and `objects` (ObjectParameters)."""
+    return NodeParameters(
+        model=ModelParameters(model_path=str(checkpoint), device="cpu"), objects=ObjectParameters(**objects)
+    )
 
 
 def test_the_node_engine_has_the_mapped_checkpoint_table(workshop_checkpoint):
-    _, engine = load_engine(parameters(model_path=str(workshop_checkpoint)), Warnings())
+    _, engine = load_engine(parameters(workshop_checkpoint))
     assert engine.categories == WORKSHOP
-    _, engine = load_engine(parameters(model_path=str(workshop_checkpoint), categories=["3:tote"]), Warnings())
+    _, engine = load_engine(parameters(workshop_checkpoint, categories=("3:tote",)))
     assert engine.categories == CategoryTable([Category(3, "tote", Symmetry(z=2))])
 
 
 def test_instance_category_is_checked_against_the_nodes_table(workshop_checkpoint):
-    instance = parameters(model_path=str(workshop_checkpoint), label_encoding="instance")
-    _, engine = load_engine(instance | {"instance_category": "pipe"}, Warnings())
+    instance = {"label_encoding": LabelEncoding.INSTANCE, "instance_category": "pipe"}
+    _, engine = load_engine(parameters(workshop_checkpoint, **instance))
     assert engine.categories == WORKSHOP
     with pytest.raises(ValueError, match=r"instance_category to be one of \['tote'\], not 'pipe'"):
-        load_engine(instance | {"instance_category": "pipe", "categories": ["3:tote"]}, Warnings())
+        load_engine(parameters(workshop_checkpoint, **instance, categories=("3:tote",)))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
@@ -140,7 +133,7 @@ def test_the_categories_parameter_is_a_list_of_strings_empty_by_default(rclpy_co
     import rclpy
     import yaml
 
-    from posediff_ros.ros.parameters import read_parameters
+    from posediff_ros.ros.parameters import declare, read_parameters
 
     arguments = []
     if given is not None:
@@ -148,7 +141,8 @@ def test_the_categories_parameter_is_a_list_of_strings_empty_by_default(rclpy_co
         arguments = ["--ros-args", "--params-file", str(tmp_path / "p.yaml")]
     node = rclpy.create_node("posediff_categories", context=rclpy_context, cli_args=arguments)
     try:
-        assert read_parameters(node)["categories"] == (given or [])
+        declare(node, PARAMETERS)
+        assert read_parameters(node).objects.categories == tuple(given or ())
     finally:
         node.destroy_node()
 

@@ -19,6 +19,7 @@ from posediff_ros.geometry import REAL275_INTRINSICS, SymmetryBatch, axis_angle_
 from posediff_ros.metrics import accuracy_at_coverage, auroc, reliability
 from posediff_ros.model import PoseNet
 from posediff_ros.paths import default_model_path
+from posediff_ros.tracking import TrackingSettings
 
 
 def test_auroc_is_the_chance_that_a_positive_outranks_a_negative():
@@ -111,7 +112,10 @@ def test_measuring_the_confidence_leaves_the_poses_as_they_were():
     model = PoseNet()
     depth, labels, _ = frame()
     calibration = Calibration((0.0, 1.0), (1.0, 0.0))
-    plain, scored = (PoseEstimator(model, seed=3, confidence=c, lose_score=0.0) for c in (None, calibration))
+    plain, scored = (
+        PoseEstimator(model, seed=3, confidence=c, tracking=TrackingSettings(lose_score=0.0))
+        for c in (None, calibration)
+    )
     for _ in range(2):  # a fresh frame, then a tracked one
         a, b = (e.estimate(depth, labels, REAL275_INTRINSICS).objects for e in (plain, scored))
         for x, y in zip(a, b, strict=True):

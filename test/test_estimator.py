@@ -21,7 +21,9 @@ from posediff_ros.geometry import (
     mean_rotation,
     pose_to_vector,
 )
+from posediff_ros.labels import LabelEncoding
 from posediff_ros.model import PoseNet
+from posediff_ros.tracking import TrackingSettings
 
 K = REAL275_INTRINSICS
 
@@ -120,7 +122,7 @@ def test_regression_start_refines_the_regression_pose_like_a_track():
 
 def test_tracking_uses_the_previous_pose_and_forgets_lost_objects():
     rotations = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.5, 0.2]]))
-    estimator = PoseEstimator(PointMassNet(rotations), max_missed=1)
+    estimator = PoseEstimator(PointMassNet(rotations), tracking=TrackingSettings(max_missed=1))
     depth, labels, centres = frame()
     estimator.estimate(depth, labels, K)
     second = estimator.estimate(depth, labels, K)
@@ -154,7 +156,7 @@ def test_bad_frames_are_rejected_clearly():
     with pytest.raises(FrameError, match="images are 640x478 but the camera info is 640x480"):
         estimator.estimate(depth[:-2], labels[:-2], K)
     with pytest.raises(ValueError, match="instance_category"):
-        estimator.estimate(depth, labels, K, label_encoding="instance")
+        estimator.estimate(depth, labels, K, label_encoding=LabelEncoding.INSTANCE)
     nan_depth = np.full_like(depth, np.nan)
     result = estimator.estimate(nan_depth, labels, K)
     assert not result.objects and all(
@@ -167,7 +169,7 @@ def test_instance_encoding_names_the_category_by_parameter():
     depth = np.zeros((K.height, K.width), np.float32)
     labels = np.zeros((K.height, K.width), np.uint16)
     plate(depth, labels, 7, (300, 200), 20, 0.5)
-    result = estimator.estimate(depth, labels, K, label_encoding="instance", instance_category="laptop")
+    result = estimator.estimate(depth, labels, K, label_encoding=LabelEncoding.INSTANCE, instance_category="laptop")
     assert [(o.label, o.category) for o in result.objects] == [(7, "laptop")]
 
 
@@ -229,7 +231,9 @@ class RegressingPointMassNet(PointMassNet):
 def test_tracks_that_disagree_with_the_regression_head_are_reinitialised():
     identity = torch.eye(3).expand(2, 3, 3)
     net = RegressingPointMassNet(identity, identity)
-    estimator = PoseEstimator(net, settings=SamplerSettings(start="noise"), recheck_angle=30.0)
+    estimator = PoseEstimator(
+        net, settings=SamplerSettings(start="noise"), tracking=TrackingSettings(recheck_angle=30.0)
+    )
     depth, labels, _ = frame()
     estimator.estimate(depth, labels, K)
     assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, True]
@@ -259,7 +263,11 @@ def test_a_track_starts_between_its_previous_pose_and_the_regression_estimate():
 
     turn = axis_angle_to_matrix(torch.tensor([[1.0, 0.0, 0.0]] * 2))  # 57° about x
     net = StillNet(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(2, 3, 3))
-    estimator = PoseEstimator(net, settings=SamplerSettings(start="regression"), recheck_angle=180.0, track_blend=0.5)
+    estimator = PoseEstimator(
+        net,
+        settings=SamplerSettings(start="regression"),
+        tracking=TrackingSettings(recheck_angle=180.0, track_blend=0.5),
+    )
     depth, labels, _ = frame()
     first = estimator.estimate(depth, labels, K).objects[1]  # the mug starts at the regression pose
     net.regressed = turn
@@ -279,7 +287,9 @@ def test_an_untrained_regression_head_never_steers_tracks():
     """start=regression on an untrained head starts new objects from it, but tracks ignore it."""
     net = RegressingPointMassNet(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(2, 3, 3))
     net.regression_head_trained = False
-    estimator = PoseEstimator(net, settings=SamplerSettings(start="regression"), recheck_angle=30.0)
+    estimator = PoseEstimator(
+        net, settings=SamplerSettings(start="regression"), tracking=TrackingSettings(recheck_angle=30.0)
+    )
     depth, labels, _ = frame()
     estimator.estimate(depth, labels, K)
     net.regressed = axis_angle_to_matrix(torch.tensor([[np.pi / 2, 0.0, 0.0]] * 2))  # 90° from the tracks
@@ -323,7 +333,9 @@ def by_position(result) -> dict[tuple[int, int], tuple[int, int, bool]]:
 
 
 def test_centroid_tracking_keeps_labels_that_the_segmenter_changes():
-    estimator = PoseEstimator(IdentityNet(), min_points=20, track_by="centroid", track_gate=0.05, max_missed=1)
+    estimator = PoseEstimator(
+        IdentityNet(), min_points=20, tracking=TrackingSettings(track_by="centroid", track_gate=0.05, max_missed=1)
+    )
     first = by_position(estimator.estimate(*blob_frame({6005: (5, 5), 6009: (25, 15), 1003: (15, 5)}), SMALL))
     assert first == {(5, 5): (6000, 6005, False), (25, 15): (6001, 6009, False), (15, 5): (1000, 1003, False)}
     # the segmenter swaps the mugs' labels and the objects move by a pixel: labels follow the objects
@@ -337,13 +349,13 @@ def test_centroid_tracking_keeps_labels_that_the_segmenter_changes():
 
 
 def test_centroid_tracking_of_instance_ids_starts_at_one():
-    estimator = PoseEstimator(IdentityNet(), min_points=20, track_by="centroid")
+    estimator = PoseEstimator(IdentityNet(), min_points=20, tracking=TrackingSettings(track_by="centroid"))
     result = estimator.estimate(
-        *blob_frame({42: (5, 5), 7: (25, 15)}), SMALL, label_encoding="instance", instance_category="mug"
+        *blob_frame({42: (5, 5), 7: (25, 15)}), SMALL, label_encoding=LabelEncoding.INSTANCE, instance_category="mug"
     )
     assert [(o.label, o.mask_label) for o in result.objects] == [(1, 7), (2, 42)]
     with pytest.raises(ValueError, match="track_by must be one of"):
-        PoseEstimator(IdentityNet(), track_by="nearest")
+        TrackingSettings(track_by="nearest")
 
 
 def test_an_unknown_scaling_is_refused():
@@ -388,7 +400,9 @@ def test_a_new_discretely_symmetric_object_takes_the_pose_nearest_the_camera_axe
 def test_a_track_is_kept_when_the_regression_head_gives_an_equivalent_pose():
     identity = torch.eye(3).expand(2, 3, 3)
     net = RegressingPointMassNet(identity, identity)
-    estimator = PoseEstimator(net, categories=TOTES, settings=SamplerSettings(start="noise"), recheck_angle=30.0)
+    estimator = PoseEstimator(
+        net, categories=TOTES, settings=SamplerSettings(start="noise"), tracking=TrackingSettings(recheck_angle=30.0)
+    )
     depth, labels, _ = frame()
     estimator.estimate(depth, labels, K)
     net.regressed = torch.stack([HALF_TURN_Z, HALF_TURN_Z])  # the same pose for the tote, 180° off for the mug

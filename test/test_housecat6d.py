@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from posediff_ros import evaluate
-from posediff_ros.categories import split_panoptic_label
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.housecat6d import (
     HOUSECAT6D_CATEGORIES,
@@ -15,6 +14,7 @@ from posediff_ros.data.housecat6d import (
     housecat6d_instances,
     read_housecat6d_frame,
 )
+from posediff_ros.labels import split_panoptic_label
 from posediff_ros.model import PoseNet
 from posediff_ros.train_config import TrainConfig
 from posediff_ros.train_data import run_categories, training_frames

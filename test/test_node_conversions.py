@@ -16,6 +16,7 @@ from std_msgs.msg import Header  # noqa: E402
 
 from posediff_ros.estimator import FrameEstimate, ObjectPose  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics  # noqa: E402
+from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.ros import images, messages  # noqa: E402
 from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud  # noqa: E402
 from posediff_ros.ros.node import published_objects  # noqa: E402
@@ -171,7 +172,7 @@ def pose(label=6001, category="mug", samples=None, tracked=False):
 
 def test_detection_array_fields():
     header = Header(frame_id="cam")
-    o = messages.ObjectTrack(pose(), "mug_1")
+    o = messages.PublishedObject(pose(), "mug_1")
     array = messages.detection_array(header, [o])
     d = array.detections[0]
     assert (array.header.frame_id, d.id, d.results[0].hypothesis.class_id) == ("cam", "mug_1", "mug")
@@ -195,7 +196,7 @@ def test_covariance_from_samples():
 
 def test_transforms_and_markers():
     header = Header(frame_id="cam")
-    objects = [messages.ObjectTrack(pose(tracked=True), "mug_1")]
+    objects = [messages.PublishedObject(pose(tracked=True), "mug_1")]
     (transform,) = messages.transforms(header, objects, "p/")
     assert (transform.header.frame_id, transform.child_frame_id) == ("cam", "p/mug_1")
     assert transform.transform.translation.z == pytest.approx(0.7)
@@ -216,11 +217,11 @@ def test_poses_below_min_score_and_ended_tracks_are_not_published():
 
 def test_the_score_in_the_pose_and_the_marker_text():
     header = Header(frame_id="cam")
-    scored = messages.ObjectTrack(replace(pose(), score=0.734), "mug_1")
+    scored = messages.PublishedObject(replace(pose(), score=0.734), "mug_1")
     assert messages.detection_array(header, [scored]).detections[0].results[0].hypothesis.score == pytest.approx(0.734)
     (_, _, text) = messages.marker_array(header, [scored], gone=[]).markers
     assert text.text == "mug_1 (new) 0.73"
-    unscored = messages.ObjectTrack(pose(), "mug_1")  # a checkpoint without a calibration
+    unscored = messages.PublishedObject(pose(), "mug_1")  # a checkpoint without a calibration
     assert messages.detection_array(header, [unscored]).detections[0].results[0].hypothesis.score == messages.UNSCORED
 
 
@@ -237,7 +238,7 @@ def test_overlay_draws_boxes():
     depth[0, 0] = 0.0
     o = pose()
     o.t = np.array([0.0, 0.0, 0.7])
-    image = depth_overlay(depth, [messages.ObjectTrack(o, "mug_1")], SMALL)
+    image = depth_overlay(depth, [messages.PublishedObject(o, "mug_1")], SMALL)
     assert image.shape == (24, 32, 3) and image.dtype == np.uint8
     assert (image == (255 * np.array(messages.COLOURS["mug"])).astype(np.uint8)).all(-1).sum() > 20
     assert (image[0, 0] == 0).all()
@@ -248,5 +249,5 @@ def test_overlay_draws_boxes():
 
 
 def test_track_names():
-    assert messages.track_name("mug", 6003, "panoptic") == "mug_3"
-    assert messages.track_name("mug", 7, "instance") == "mug_7"
+    assert messages.track_name("mug", 6003, LabelEncoding.PANOPTIC) == "mug_3"
+    assert messages.track_name("mug", 7, LabelEncoding.INSTANCE) == "mug_7"

@@ -41,6 +41,7 @@ from posediff_ros.confidence import PAYLOAD_KEY, Calibration  # noqa: E402
 from posediff_ros.data.render import SceneRenderer, render_frame  # noqa: E402
 from posediff_ros.data.scene import SceneConfig, camera_trajectory, sample_scene  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics, backproject  # noqa: E402
+from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.model import PoseNet  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
 from posediff_ros.ros.images import array_to_image, intrinsics_to_camera_info  # noqa: E402
@@ -294,7 +295,7 @@ def frames():
 
 
 def instance_id(instance) -> str:
-    return track_name(NOCS_CATEGORIES.by_id(instance.category).name, instance.label, "panoptic")
+    return track_name(NOCS_CATEGORIES.by_id(instance.category).name, instance.label, LabelEncoding.PANOPTIC)
 
 
 def expected_ids(instances) -> set[str]:

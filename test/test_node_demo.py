@@ -8,8 +8,10 @@ their plumbing is what is checked: ground truth and poses are matched by stamp a
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -18,23 +20,21 @@ from posediff_ros.paths import default_model_path
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
 
 
+SMALL_DEMO = ["--rate", "4", "--width", "160", "--height", "120", "--estimator-param", "num_threads:=1"]
+PROGRESS = r"frames \d+ \([\d.?]+ Hz, latency \d+ ms, dropped [\d?]+\)"
+
+
+def assert_children_reaped(first_line: str) -> None:
+    pids = [int(pid) for pid in re.findall(r"pid (\d+)", first_line)]
+    assert len(pids) == 2
+    for pid in pids:  # both children were stopped and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_live_demo_prints_accuracy_and_cleans_up():
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "posediff_ros.ros.live_demo",
-            "--duration",
-            "14",
-            "--rate",
-            "4",
-            "--width",
-            "160",
-            "--height",
-            "120",
-            "--estimator-param",
-            "num_threads:=1",
-        ],
+        [sys.executable, "-m", "posediff_ros.ros.live_demo", "--duration", "14", *SMALL_DEMO],
         capture_output=True,
         text=True,
         timeout=90,
@@ -44,11 +44,37 @@ def test_live_demo_prints_accuracy_and_cleans_up():
     if default_model_path() is None:
         assert "running an UNTRAINED network" in result.stderr
     lines = result.stdout.splitlines()
-    assert any(re.search(r"frames \d+ \([\d.?]+ Hz, latency \d+ ms, dropped [\d?]+\)", line) for line in lines), lines
+    assert any(re.search(PROGRESS, line) for line in lines), lines
     final = re.search(r"done\. (\d+) frames \| objects (\d+) \(missed \d+\) .*5°2cm .*10°5cm", lines[-1])
     assert final and int(final.group(1)) > 3 and int(final.group(2)) > 0, lines[-1]
-    pids = [int(pid) for pid in re.findall(r"pid (\d+)", lines[0])]
-    assert len(pids) == 2
-    for pid in pids:  # both children were stopped and reaped
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+    assert_children_reaped(lines[0])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_live_demo_stopped_by_a_signal_prints_its_summary_and_exits_0(signum):
+    """`make demo` ended with Ctrl-C (or a SIGTERM): the summary, exit code 0, no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posediff_ros.ros.live_demo", "--duration", "0", *SMALL_DEMO],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    lines = []
+    try:
+        deadline = time.monotonic() + 90
+        while not any(re.search(PROGRESS, line) for line in lines):  # poses flow
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            lines.append(process.stdout.readline())
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lines += out.splitlines()
+    assert process.returncode == 0, out + err
+    assert "Traceback" not in err and "Exception" not in err, err
+    final = re.search(rf"stopped by {signum.name}\. (\d+) frames \| objects \d+ \(missed \d+\)", lines[-1])
+    assert final and int(final.group(1)) > 0, lines[-1]
+    assert_children_reaped(lines[0])

@@ -13,7 +13,7 @@ from posediff_ros import evaluate
 from posediff_ros.diffusion import SCALINGS
 from posediff_ros.estimator import SamplerSettings
 from posediff_ros.model.inference import InferenceSettings
-from posediff_ros.ros.parameters import NODE_PARAMETERS, PARAMETERS, RENAMED, parameter_file
+from posediff_ros.ros.parameters import NODE_PARAMETERS, PARAMETERS, NodeParameters, parameter_file
 from posediff_ros.settings import described
 from posediff_ros.tracking import TrackingSettings
 
@@ -40,12 +40,11 @@ def test_node_parameters_are_the_engine_settings_and_the_nodes_own():
     for p in NODE_PARAMETERS:
         assert p.description and (p.choices is None or p.default in p.choices)
         assert p.range is None or p.range[0] <= p.default <= p.range[1]
-    assert all(new in parameters and old not in parameters for old, new in RENAMED.items())
 
 
 def test_parameter_file_is_the_declared_parameters():
     text = (REPO / "config" / "estimator.yaml").read_text()
-    written = {p.name: p.default for p in PARAMETERS if p.default != []}  # empty lists: commented out
+    written = {p.name: p.default for p in PARAMETERS if p.default != ()}  # empty lists: commented out
     assert yaml.safe_load(text)["/**"]["ros__parameters"] == written
     assert text == parameter_file(), (
         "a description, range or choice differs from config/estimator.yaml; "
@@ -66,24 +65,51 @@ def test_evaluate_options_are_the_engine_settings():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
-@pytest.mark.parametrize("given", [{"schedule": "linear"}, {"schedule": "linear", "scaling": "constant"}, {}])
-def test_the_old_parameter_name_still_works_for_a_release(rclpy_context, given):
+def test_the_node_reads_its_parameters_into_its_settings(rclpy_context):
     import rclpy
     from rclpy.parameter import Parameter
 
-    from posediff_ros.ros.parameters import read_parameters
+    from posediff_ros.labels import LabelEncoding
+    from posediff_ros.ros.parameters import declare, read_parameters
 
+    given = {
+        "scaling": "linear",
+        "max_missed": 9,
+        "label_encoding": "instance",
+        "categories": ["3:mug"],
+        "track": False,
+    }
     node = rclpy.create_node(
         "posediff_parameters",
         context=rclpy_context,
         parameter_overrides=[Parameter(name, value=value) for name, value in given.items()],
     )
-    warnings = []
-    node.get_logger().warning = warnings.append
     try:
-        values = read_parameters(node)
-        expected = given.get("scaling", given.get("schedule", "exponential"))  # the new name wins
-        assert values["scaling"] == node.get_parameter("scaling").value == expected
-        assert len(warnings) == ("schedule" in given) and all("'schedule' is deprecated" in w for w in warnings)
+        declare(node, PARAMETERS)
+        p = read_parameters(node)
+        assert p.sampler.scaling == "linear" and p.tracking.max_missed == 9 and not p.track
+        assert p.objects.label_encoding is LabelEncoding.INSTANCE and p.objects.categories == ("3:mug",)
+        assert p.model == NodeParameters().model  # the rest keep their defaults
+        with pytest.raises(AttributeError):  # read once: frozen
+            p.track = True
+    finally:
+        node.destroy_node()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
+@pytest.mark.parametrize("name, value", [("mask_source", "boxes"), ("scaling", "cubic")])
+def test_a_value_outside_the_choices_is_refused(rclpy_context, name, value):
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from posediff_ros.ros.parameters import declare, read_parameters
+
+    node = rclpy.create_node(
+        "posediff_parameters", context=rclpy_context, parameter_overrides=[Parameter(name, value=value)]
+    )
+    try:
+        declare(node, PARAMETERS)
+        with pytest.raises(ValueError, match=f"{name} must be one of .*, not '{value}'"):
+            read_parameters(node)
     finally:
         node.destroy_node()

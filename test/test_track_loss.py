@@ -9,6 +9,7 @@ from posediff_ros.confidence import Calibration
 from posediff_ros.estimator import PoseEstimator
 from posediff_ros.geometry import REAL275_INTRINSICS as K
 from posediff_ros.geometry import axis_angle_to_matrix
+from posediff_ros.tracking import TrackingSettings
 
 BOTTLE, MUG = 1001, 6000
 
@@ -23,8 +24,9 @@ def scene(*objects: tuple[int, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray
 
 
 def engine(**tracking) -> PoseEstimator:
+    """An engine of two target rotations whose TrackingSettings are `tracking`."""
     targets = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.5, 0.2]]))
-    return PoseEstimator(PointMassNet(targets), **tracking)
+    return PoseEstimator(PointMassNet(targets), tracking=TrackingSettings(**tracking))
 
 
 def test_an_object_that_leaves_ends_its_track_and_starts_afresh_when_it_returns():

@@ -24,6 +24,7 @@ from test_node_dds import Harness, NodeProcess, topics_under, wait_until  # noqa
 from test_user_categories import bracket  # noqa: E402
 
 from posediff_ros.data.layout import SyntheticDataset  # noqa: E402
+from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.ros.messages import track_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,7 @@ def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
         node.wait_for_line(r"ready: model", timeout=90)
         frame = SyntheticDataset(tmp_path / "data" / "mine_val")[0]
         table = {1: "tote", 2: "bracket"}
-        expected = {track_name(table[i.category], i.label, "panoptic") for i in frame.instances}
+        expected = {track_name(table[i.category], i.label, LabelEncoding.PANOPTIC) for i in frame.instances}
         harness = Harness("posediff_test_worked_example", "/mine", poses_topic="/mine/object_poses")
         harness.wait_connected()
         header = harness.publish(frame.depth, frame.mask.astype("uint16"), intrinsics=frame.intrinsics)

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..categories import ABOUT_Y, Category, CategoryTable, panoptic_label
+from ..categories import ABOUT_Y, Category, CategoryTable
 from ..geometry import Intrinsics, project_to_so3
+from ..labels import panoptic_label
 from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask, read_nocs_depth, read_nocs_label, read_nocs_mask
 

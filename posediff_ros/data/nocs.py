@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..categories import NOCS_CATEGORIES, panoptic_label, split_panoptic_label
+from ..categories import NOCS_CATEGORIES
 from ..geometry import (
     CAMERA25_INTRINSICS,
     REAL275_INTRINSICS,
@@ -41,6 +41,7 @@ from ..geometry import (
     depth_mm_to_m,
     project_to_so3,
 )
+from ..labels import panoptic_label, split_panoptic_label
 from .layout import Frame, FrameInstance
 
 NOCS_SPLITS: dict[str, tuple[str, str, Intrinsics]] = {

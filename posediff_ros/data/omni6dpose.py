@@ -44,8 +44,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..categories import NO_SYMMETRY, Category, CategoryTable, Symmetry, panoptic_label
+from ..categories import NO_SYMMETRY, Category, CategoryTable, Symmetry
 from ..geometry import Intrinsics, quaternion_to_matrix
+from ..labels import panoptic_label
 from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask
 

@@ -13,8 +13,9 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
-from ..categories import NOCS_CATEGORIES, CategoryTable, split_panoptic_label
+from ..categories import NOCS_CATEGORIES, CategoryTable
 from ..geometry import Intrinsics
+from ..labels import split_panoptic_label
 from .layout import FrameInstance
 
 CATEGORY_COLOURS = {

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..categories import NOCS_CATEGORIES, CategoryTable, panoptic_label, split_panoptic_label
+from ..categories import NOCS_CATEGORIES, CategoryTable
 from ..geometry import REAL275_INTRINSICS, Intrinsics
+from ..labels import panoptic_label, split_panoptic_label
 from .shapes import Mesh, Shape, box, cylinder, procedural, sample_distractor, sample_shape
 
 TABLE_HEIGHT = 0.74

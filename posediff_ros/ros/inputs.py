@@ -1,8 +1,8 @@
 """The estimator node's inputs: depth and the object source (mask or detections, sources.py)
 paired by stamp, the latest camera info, and the depth's conversion to the engine's arrays.
 
-A frame whose messages cannot be used raises FrameRejected, whose message goes to the log.
-Whether the images and the camera info agree in size is the engine's check (FrameError).
+A frame whose messages cannot be used raises the engine's FrameError, whose message goes to
+the log; whether the images and the camera info agree in size is the engine's own check.
 Inputs that keep arriving but never pair within the slop are reported (`unpaired`).
 """
 
@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
+from ..estimator import FrameError
 from ..geometry import Intrinsics, valid_depth
 from .images import ImageError, camera_info_to_intrinsics, depth_to_metres
-from .sources import FrameRejected
+from .parameters import SubscriptionParameters
+from .stamps import stamp_ns
 from .sync import synchronize
 
 UNPAIRED_AFTER = 3.0
@@ -38,23 +39,23 @@ class FrameInputs:
     """Subscribes to `camera_info` and, synchronized, to `depth` and the source's topic
     (calling `on_frame(depth, source message)`)."""
 
-    def __init__(self, node: Node, p: dict[str, Any], source_type: type, source_topic: str, on_frame: Callable):
+    def __init__(self, node: Node, p: SubscriptionParameters, source_type: type, source_topic: str, on_frame: Callable):
         self.node = node
         self.camera_info: CameraInfo | None = None
         self.camera_info_topic = node.resolve_topic_name("camera_info")
         self.camera_info_subscription = node.create_subscription(
-            CameraInfo, "camera_info", self.on_camera_info, camera_info_qos(p["camera_info_qos"])
+            CameraInfo, "camera_info", self.on_camera_info, camera_info_qos(p.camera_info_qos)
         )
         images = QoSProfile(
-            depth=p["qos_depth"],
+            depth=p.qos_depth,
             reliability=ReliabilityPolicy.BEST_EFFORT
-            if p["qos_reliability"] == "best_effort"
+            if p.qos_reliability == "best_effort"
             else ReliabilityPolicy.RELIABLE,
         )
         self.topics = ["depth", source_topic]
-        self.slop = p["sync_slop"]
+        self.slop = p.sync_slop
         self.sync = synchronize(
-            node, [(Image, "depth"), (source_type, source_topic)], images, p["sync_queue_size"], self.slop, self.paired
+            node, [(Image, "depth"), (source_type, source_topic)], images, p.sync_queue_size, self.slop, self.paired
         )
         self.on_frame = on_frame
         self.arrived: dict[str, tuple[float, int]] = {}  # topic -> (monotonic time, header stamp in ns) of the last
@@ -66,7 +67,7 @@ class FrameInputs:
         self.camera_info = msg
 
     def on_arrival(self, msg, topic: str) -> None:
-        self.arrived[topic] = (time.monotonic(), msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+        self.arrived[topic] = (time.monotonic(), stamp_ns(msg.header))
 
     def paired(self, depth: Image, source_msg) -> None:
         self.paired_at = time.monotonic()
@@ -94,17 +95,17 @@ class FrameInputs:
             self.node.destroy_subscription(subscriber.sub)
 
     def arrays(self, depth_msg: Image) -> tuple[np.ndarray, Intrinsics]:
-        """(depth in metres, intrinsics) of a frame; FrameRejected says why not."""
+        """(depth in metres, intrinsics) of a frame; FrameError says why not."""
         if self.camera_info is None:
-            raise FrameRejected(f"no camera info received yet on '{self.camera_info_topic}'")
+            raise FrameError(f"no camera info received yet on '{self.camera_info_topic}'")
         try:
             intrinsics = camera_info_to_intrinsics(self.camera_info)
         except ImageError as error:
-            raise FrameRejected(str(error)) from None
+            raise FrameError(str(error)) from None
         try:
             depth = depth_to_metres(depth_msg)
         except ImageError as error:
-            raise FrameRejected(f"depth image: {error}") from None
+            raise FrameError(f"depth image: {error}") from None
         if not valid_depth(depth).any():
-            raise FrameRejected("the depth image has no valid pixel (all 0, NaN or inf)")
+            raise FrameError("the depth image has no valid pixel (all 0, NaN or inf)")
         return depth, intrinsics

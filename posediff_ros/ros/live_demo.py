@@ -5,8 +5,10 @@ does the same on a ROS 2 install). It starts `synthetic_camera` and the estimato
 separate processes, as a user would run them, listens to `/object_poses` and the camera's
 ground truth, and prints once a second: frames and rate, latency, drops, mean rotation and
 translation errors and the 5°2cm / 10°5cm fractions so far. It stops after `--duration`
-seconds or on Ctrl-C and always stops its child processes. Their logs go to files whose
-paths are printed (and whose tails are shown if a child fails).
+seconds, on Ctrl-C (SIGINT) or on SIGTERM, printing its summary and exiting 0 (a requested
+stop, as the nodes and `ros2 launch` end on either signal), and always stops its child
+processes. Their logs go to files whose paths are printed (and whose tails are shown if a
+child fails). The camera options are the synthetic camera's parameters of the same names.
 
 `--attach` starts nothing and only watches a demo that already runs (`ros2 launch
 posediff_ros demo.launch.py`): starting a second camera and estimator beside it would put
@@ -27,11 +29,16 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..checkpoint import save_checkpoint
+from ..checkpoint import CheckpointError, checkpoint_file, save_checkpoint
 from ..metrics import pose_errors, summarize, threshold_name
 from ..model import PoseNet
-from ..paths import default_model_candidates, default_model_path
-from .synthetic_camera import SYMMETRIC_TAG
+from ..settings import described
+from .stamps import stamp_ns
+from .synthetic_camera import SYMMETRIC_TAG, CameraParameters
+
+DEMO_CAMERA = {"rate": 2.0, "width": 640, "height": 480, "max_objects": 4, "frames_per_scene": 30, "seed": 0}
+"""The camera parameters that are the demo's options, with the demo's defaults (slower and with
+shorter scenes than the camera's own, so that a CPU keeps up and scenes change often)."""
 
 
 @dataclass
@@ -83,10 +90,6 @@ def _position(pose) -> np.ndarray:
     return np.array([pose.position.x, pose.position.y, pose.position.z])
 
 
-def _stamp(header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-
-
 class Child:
     """A node process with its log in a file; stopped with SIGINT, then SIGKILL."""
 
@@ -121,14 +124,16 @@ def _parser() -> argparse.ArgumentParser:
         help="start no nodes: watch the running demo.launch.py (the options below are then ignored)",
     )
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run; 0 = until Ctrl-C")
-    p.add_argument("--rate", type=float, default=2.0, help="camera frames per second")
     p.add_argument("--model", default="", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=480)
-    p.add_argument("--max-objects", type=int, default=4)
-    p.add_argument("--frames-per-scene", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    for s in described(CameraParameters):
+        if s.name in DEMO_CAMERA:
+            p.add_argument(
+                "--" + s.name.replace("_", "-"),
+                type=type(s.default),
+                default=DEMO_CAMERA[s.name],
+                help=f"camera: {s.description} (default: %(default)s)",
+            )
     p.add_argument(
         "--estimator-param",
         action="append",
@@ -139,27 +144,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _StopSignal:
+    """SIGINT and SIGTERM as a request to stop: the watch loop ends at its next slice and prints its
+    summary. rclpy's own handlers would shut its context down under the executor instead, which
+    then raises ExternalShutdownException out of spin_once."""
+
+    def __init__(self):
+        self.received: str | None = None  # the name of the signal that asked to stop
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.handle)
+
+    def handle(self, signum: int, frame) -> None:
+        self.received = signal.Signals(signum).name
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    stop = _StopSignal()  # from the start: a signal while the children start still stops them
     if args.attach:
         print("live_demo: watching the running demo (/object_poses against /synthetic_camera/ground_truth)", flush=True)
-        return _watch(args, [])
+        return _watch(args, [], stop)
     log_dir = Path(tempfile.mkdtemp(prefix="posediff_demo_"))
-    camera_args = [
-        "-p",
-        f"rate:={float(args.rate)}",
-        "-p",
-        f"width:={args.width}",
-        "-p",
-        f"height:={args.height}",
-        "-p",
-        f"max_objects:={args.max_objects}",
-        "-p",
-        f"frames_per_scene:={args.frames_per_scene}",
-        "-p",
-        f"seed:={args.seed}",
-    ]
-    model = args.model or _model_or_untrained(log_dir)
+    camera_args = [arg for name in DEMO_CAMERA for arg in ("-p", f"{name}:={getattr(args, name)}")]
+    model = _model_or_untrained(args.model, log_dir)
     estimator_args = ["-p", f"model_path:={model}", "-p", f"device:={args.device}"]
     for extra in args.estimator_param:
         estimator_args += ["-p", extra]
@@ -172,31 +179,31 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        return _watch(args, children)
+        return _watch(args, children, stop)
     finally:
         for child in children:
             child.stop()
 
 
-def _model_or_untrained(directory: Path) -> str:
-    """The shipped model, or (with a loud warning) an untrained network saved in `directory`.
+def _model_or_untrained(given: str, directory: Path) -> str:
+    """`given`, else the shipped model, else (with a loud warning) an untrained network saved in
+    `directory`.
 
     The node refuses to start without a model file; the demo should still show the
     whole pipeline running on a fresh checkout, before any model has been trained.
     """
-    shipped = default_model_path()
-    if shipped is not None:
-        return str(shipped)
-    untrained = directory / "untrained.pt"
-    save_checkpoint(untrained, PoseNet())
-    print(
-        "live_demo: warning: no trained model found (looked for "
-        f"{', '.join(str(p) for p in default_model_candidates())}); running an UNTRAINED network, "
-        "so the poses are random. Train one with `train` or pass --model.",
-        file=sys.stderr,
-        flush=True,
-    )
-    return str(untrained)
+    try:
+        return str(checkpoint_file(given, "--model"))
+    except CheckpointError as error:
+        untrained = directory / "untrained.pt"
+        save_checkpoint(untrained, PoseNet())
+        print(
+            f"live_demo: warning: {error}; running an UNTRAINED network, so the poses are random. "
+            "Train one with `train` or pass --model.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return str(untrained)
 
 
 class _Watched:
@@ -210,13 +217,13 @@ class _Watched:
         self.diagnostics: dict[str, str] = {}
 
     def on_truth(self, msg) -> None:
-        self.truths[_stamp(msg.header)] = msg
+        self.truths[stamp_ns(msg.header)] = msg
         for old in sorted(self.truths)[:-100]:
             del self.truths[old]
 
     def on_poses(self, msg) -> None:
-        self.latencies.append((self.node.get_clock().now().nanoseconds - _stamp(msg.header)) * 1e-9)
-        truth = self.truths.get(_stamp(msg.header))
+        self.latencies.append((self.node.get_clock().now().nanoseconds - stamp_ns(msg.header)) * 1e-9)
+        truth = self.truths.get(stamp_ns(msg.header))
         if truth is not None:
             self.accuracy.add(truth, msg)
 
@@ -250,13 +257,14 @@ def _print_progress(elapsed: float, accuracy: Accuracy, latencies: list[float], 
     )
 
 
-def _watch(args, children: list[Child]) -> int:
+def _watch(args, children: list[Child], stop: _StopSignal) -> int:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
     from vision_msgs.msg import Detection3DArray
 
-    rclpy.init()
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = rclpy.create_node("posediff_live_demo")
         watched = _Watched(node)
@@ -269,7 +277,7 @@ def _watch(args, children: list[Child]) -> int:
         start = time.monotonic()
         next_print = start + 1.0
         print("live_demo: waiting for the first poses (loading the model takes a few seconds) ...", flush=True)
-        while args.duration <= 0 or time.monotonic() - start < args.duration:
+        while stop.received is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
             executor.spin_once(timeout_sec=0.1)
             exited = _exited_child(children)
             if exited is not None:
@@ -278,10 +286,8 @@ def _watch(args, children: list[Child]) -> int:
                 next_print += 1.0
                 if accuracy.frames:
                     _print_progress(time.monotonic() - start, accuracy, latencies, diagnostics)
-        print(f"live_demo: done. {accuracy.frames} frames | {accuracy.summary()}", flush=True)
-        return 0
-    except KeyboardInterrupt:
-        print("\nlive_demo: interrupted", flush=True)
+        ending = "done" if stop.received is None else f"stopped by {stop.received}"
+        print(f"live_demo: {ending}. {accuracy.frames} frames | {accuracy.summary()}", flush=True)
         return 0
     finally:
         rclpy.try_shutdown()

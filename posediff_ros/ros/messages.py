@@ -1,7 +1,7 @@
 """ROS messages built from the engine's results: Detection3DArray, TF transforms, markers.
 
 Poses are in the depth image's optical frame (docs/conventions.md §3, §8). Each object is named by
-its track, `<category>_<k>` (`ObjectTrack.name`); that name is the Detection3D id (unless the
+its track, `<category>_<k>` (`PublishedObject.name`); that name is the Detection3D id (unless the
 object came from a 2D detection with an id: then that id, to join 2D and 3D results), the
 TF child frame (after the prefix) and the marker text; the marker id is the label.
 """
@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from ..categories import PANOPTIC_DIVISOR
 from ..estimator import ObjectPose
 from ..geometry import rotation_6d_to_matrix
+from ..labels import LabelEncoding
 
 FIXED_COVARIANCE = np.diag([0.02**2] * 3 + [np.deg2rad(10.0) ** 2] * 3)
 """Pose covariance with a single sample (K = 1): 2 cm and 10 degrees standard deviation,
@@ -37,13 +37,13 @@ COLOURS = {
 MARKER_NAMESPACES = ("boxes", "axes", "labels")
 
 
-def track_name(category: str, label: int, encoding: str) -> str:
+def track_name(category: str, label: int, encoding: LabelEncoding) -> str:
     """`<category>_<k>`: k is the panoptic instance index, or the instance label itself."""
-    return f"{category}_{label % PANOPTIC_DIVISOR if encoding == 'panoptic' else label}"
+    return f"{category}_{encoding.instance_index(label)}"
 
 
 @dataclass(frozen=True)
-class ObjectTrack:
+class PublishedObject:
     """An engine result with the name it is published under."""
 
     pose: ObjectPose
@@ -83,7 +83,7 @@ UNSCORED = 1.0
 before scores existed; the engine warns that the checkpoint has none."""
 
 
-def detection_array(header, objects: list[ObjectTrack]):
+def detection_array(header, objects: list[PublishedObject]):
     """vision_msgs/Detection3DArray: id = the source detection's id, else the track name; class_id =
     category, score = the engine's P(within 10°5cm) (UNSCORED without a calibration), pose,
     bbox = pose + size."""
@@ -105,7 +105,7 @@ def detection_array(header, objects: list[ObjectTrack]):
     return array
 
 
-def transforms(header, objects: list[ObjectTrack], prefix: str) -> list:
+def transforms(header, objects: list[PublishedObject], prefix: str) -> list:
     """One TransformStamped per object: parent = header.frame_id, child = prefix + name."""
     from geometry_msgs.msg import TransformStamped
 
@@ -121,7 +121,7 @@ def transforms(header, objects: list[ObjectTrack], prefix: str) -> list:
     return result
 
 
-def marker_array(header, objects: list[ObjectTrack], gone: list[int]):
+def marker_array(header, objects: list[PublishedObject], gone: list[int]):
     """Boxes, axes and text (name, tracked or new, score) per object (marker id = label), DELETE
     for labels in `gone`."""
     from geometry_msgs.msg import Point, Vector3

@@ -32,11 +32,12 @@ from ..checkpoint import CheckpointError
 from ..estimator import FrameError, FrameEstimate, ObjectPose, PoseEstimator
 from .diagnostics import DiagnosticsPublisher, FrameStats
 from .inputs import FrameInputs
-from .messages import ObjectTrack, track_name
+from .messages import PublishedObject, track_name
 from .outputs import FramePublisher
-from .parameters import load_engine, read_parameters
-from .sources import FrameRejected, object_source
+from .parameters import NodeParameters, declare_parameters, load_engine, read_parameters
+from .sources import object_source
 from .spin import run_node
+from .stamps import stamp_ns
 from .worker import LatestFrameWorker
 
 NODE_NAME = "posediff_estimator"
@@ -61,8 +62,9 @@ class Estimator:
     by `configure` and `activate` and undone by `deactivate` and `cleanup`."""
 
     def declare(self) -> None:
-        """Declare the parameters (read once, here) and leave everything else to configure."""
-        self.p = read_parameters(self)
+        """Declare the parameters (read by configure) and leave everything else to configure."""
+        declare_parameters(self)
+        self.p: NodeParameters | None = None
         self.engine: PoseEstimator | None = None
         self.outputs: FramePublisher | None = None
         self.diagnostics: DiagnosticsPublisher | None = None
@@ -73,16 +75,17 @@ class Estimator:
         self.warned: dict[str, float] = {}
 
     def configure(self) -> None:
-        """Load the model, warm it up, and make the publishers (kept until the node goes:
-        tf2_ros' broadcaster has no way to destroy its publisher). Raises STARTUP_ERRORS."""
-        self.model_path, self.engine = load_engine(self.p, self.get_logger().warning)
+        """Read the parameters, load the model, warm it up, and make the publishers (kept until the
+        node goes: tf2_ros' broadcaster has no way to destroy its publisher). Raises STARTUP_ERRORS."""
+        self.p = read_parameters(self)
+        self.model_path, self.engine = load_engine(self.p)
         self.source = object_source(self.p, self.engine.categories)
         self.engine.warm_up(self.get_logger().info)
         if self.outputs is None:
             self.outputs = FramePublisher(self, self.p)
-        if self.diagnostics is None and self.p["publish_diagnostics"]:
+        if self.diagnostics is None and self.p.outputs.publish_diagnostics:
             self.diagnostics = DiagnosticsPublisher(
-                self, self.stats, self.p["diagnostics_period"], self.engine.device, self.model_path
+                self, self.stats, self.p.outputs.diagnostics_period, self.engine.device, self.model_path
             )
             self.diagnostics.timer.cancel()  # reports while active only
 
@@ -91,7 +94,7 @@ class Estimator:
         self.last_stamp = None
         self.engine.reset_tracks()
         self.source.reset()
-        self.inputs = FrameInputs(self, self.p, self.source.msg_type, self.source.topic, self.on_frame)
+        self.inputs = FrameInputs(self, self.p.subscriptions, self.source.msg_type, self.source.topic, self.on_frame)
         self.worker = LatestFrameWorker(self.process, self.on_error, name="posediff_worker")
         self.unpaired_timer = self.create_timer(UNPAIRED_CHECK_PERIOD, self.check_pairing)
         if self.diagnostics is not None:
@@ -128,7 +131,7 @@ class Estimator:
     def process(self, frame: tuple) -> None:
         """The worker's job: one frame through the engine to the outputs."""
         depth_msg, source_msg = frame
-        stamp = depth_msg.header.stamp.sec * 1_000_000_000 + depth_msg.header.stamp.nanosec
+        stamp = stamp_ns(depth_msg.header)
         if self.last_stamp is not None and stamp < self.last_stamp:
             self.warn_throttled(
                 f"timestamps went backwards by {(self.last_stamp - stamp) * 1e-9:.3f} s "
@@ -144,14 +147,16 @@ class Estimator:
             found.labels,
             intrinsics,
             label_encoding=found.encoding,
-            instance_category=self.p["instance_category"] or None,
-            track=self.p["track"],
+            instance_category=self.p.objects.instance_category or None,
+            track=self.p.track,
         )
         for skipped in result.skipped:
             self.warn_throttled(f"object with label {skipped.label} skipped: {skipped.reason}")
-        confident, below_min_score = published_objects(result, self.p["min_score"])
+        confident, below_min_score = published_objects(result, self.p.objects.min_score)
         objects = [
-            ObjectTrack(o, track_name(o.category, o.label, found.encoding), found.detection_ids.get(o.mask_label, ""))
+            PublishedObject(
+                o, track_name(o.category, o.label, found.encoding), found.detection_ids.get(o.mask_label, "")
+            )
             for o in confident
         ]
         self.outputs.publish(depth_msg.header, objects, depth, found.labels, intrinsics)
@@ -170,7 +175,7 @@ class Estimator:
         )
 
     def on_error(self, error: Exception) -> None:
-        if isinstance(error, (FrameRejected, FrameError)):
+        if isinstance(error, FrameError):
             self.stats.frame_rejected(str(error))
             self.warn_throttled(f"frame skipped: {error}")
         elif not self.worker.stopping and self.context.ok():  # else shut down mid-frame: nothing went wrong

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
@@ -17,27 +15,28 @@ from . import messages
 from .clouds import xyz_cloud
 from .images import array_to_image
 from .overlay import depth_overlay
+from .parameters import NodeParameters
 from .tf import TransformBroadcaster
 
 
 class FramePublisher:
     """`object_poses`, and where enabled `/tf`, `~/markers`, `~/points` and `~/overlay`."""
 
-    def __init__(self, node: Node, p: dict[str, Any]):
+    def __init__(self, node: Node, p: NodeParameters):
         reliable = QoSProfile(depth=10)
         self.poses = node.create_publisher(Detection3DArray, "object_poses", reliable)
         self.markers = node.create_publisher(MarkerArray, "~/markers", reliable)
-        self.publish_markers = p["publish_markers"]
-        self.points = node.create_publisher(PointCloud2, "~/points", 1) if p["publish_points"] else None
-        self.overlay = node.create_publisher(Image, "~/overlay", 1) if p["publish_overlay"] else None
-        self.tf = TransformBroadcaster(node) if p["publish_tf"] else None
-        self.frame_prefix = p["frame_prefix"]
+        self.publish_markers = p.outputs.publish_markers
+        self.points = node.create_publisher(PointCloud2, "~/points", 1) if p.outputs.publish_points else None
+        self.overlay = node.create_publisher(Image, "~/overlay", 1) if p.outputs.publish_overlay else None
+        self.tf = TransformBroadcaster(node) if p.outputs.publish_tf else None
+        self.frame_prefix = p.objects.frame_prefix
         self.marker_labels: set[int] = set()  # of the markers shown, so that they can be deleted when gone
 
     def publish(
         self,
         header: Header,
-        objects: list[messages.ObjectTrack],
+        objects: list[messages.PublishedObject],
         depth: np.ndarray,
         labels: np.ndarray,
         intrinsics: Intrinsics,

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from ..geometry import Intrinsics, valid_depth
-from .messages import COLOURS, ObjectTrack
+from .messages import COLOURS, PublishedObject
 
 # The 12 edges of a box whose 8 corners are indexed by bits (x, y, z) of 0..7.
 _EDGES = [(a, b) for a, b in itertools.combinations(range(8), 2) if bin(a ^ b).count("1") == 1]
@@ -23,7 +23,7 @@ def _draw_line(image: np.ndarray, p0: np.ndarray, p1: np.ndarray, colour: np.nda
     image[v[inside], u[inside]] = colour
 
 
-def depth_overlay(depth_m: np.ndarray, objects: list[ObjectTrack], intrinsics: Intrinsics) -> np.ndarray:
+def depth_overlay(depth_m: np.ndarray, objects: list[PublishedObject], intrinsics: Intrinsics) -> np.ndarray:
     """(H, W, 3) uint8 RGB: near depth bright, invalid black, boxes in their category's colour."""
     valid = valid_depth(depth_m)
     image = np.zeros(depth_m.shape + (3,), np.uint8)

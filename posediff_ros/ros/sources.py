@@ -7,7 +7,7 @@ Either way a frame's source message becomes a panoptic label image for the engin
 - `detections` (vision_msgs/Detection2DArray on `detections`): each box's object pixels
   (segment/boxes.py), labelled by category and detector id (segment/detector_ids.py).
 Problems with single objects go to `warn` and the rest of the frame is used; a frame that
-cannot be used raises FrameRejected.
+cannot be used raises FrameError.
 """
 
 from __future__ import annotations
@@ -15,23 +15,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from ..categories import CategoryTable
+from ..estimator import FrameError
 from ..geometry import Intrinsics
+from ..labels import LabelEncoding
 from ..segment.boxes import Box, box_objects
 from ..segment.classes import ClassMap
 from ..segment.detector_ids import DetectorIds
 from ..segment.semantic import semantic_instances
 from .images import ImageError, mask_to_labels
-
-
-class FrameRejected(Exception):
-    """A frame that cannot be processed; the message says why."""
+from .parameters import NodeParameters
 
 
 @dataclass
@@ -39,7 +37,7 @@ class FrameLabels:
     """A frame's objects as the engine takes them."""
 
     labels: np.ndarray  # (H, W) int32
-    encoding: str  # the engine's label encoding: panoptic or instance
+    encoding: LabelEncoding  # the engine's: PANOPTIC or INSTANCE
     detection_ids: dict[int, str] = field(default_factory=dict)  # label -> its source detection's id
     skipped: int = 0  # detections that gave no object
 
@@ -49,8 +47,8 @@ class MaskSource:
 
     msg_type, topic = Image, "mask"
 
-    def __init__(self, p: dict[str, Any], categories: CategoryTable):
-        self.encoding, self.categories, self.min_points = p["label_encoding"], categories, p["min_points"]
+    def __init__(self, p: NodeParameters, categories: CategoryTable):
+        self.encoding, self.categories, self.min_points = p.objects.label_encoding, categories, p.objects.min_points
 
     def labels(
         self, msg: Image, depth: np.ndarray, intrinsics: Intrinsics, frame_id: str, warn: Callable[[str], None]
@@ -59,18 +57,18 @@ class MaskSource:
         try:
             labels = mask_to_labels(msg)
         except ImageError as error:
-            raise FrameRejected(f"mask image: {error}") from None
-        if self.encoding != "semantic":
+            raise FrameError(f"mask image: {error}") from None
+        if self.encoding is not LabelEncoding.SEMANTIC:
             return FrameLabels(labels, self.encoding)
         if labels.shape != depth.shape:  # the engine says so for the other encodings
-            raise FrameRejected(f"depth {depth.shape[1]}x{depth.shape[0]} and mask {msg.width}x{msg.height} differ")
+            raise FrameError(f"depth {depth.shape[1]}x{depth.shape[0]} and mask {msg.width}x{msg.height} differ")
         found = semantic_instances(depth, labels, intrinsics, self.categories, self.min_points)
         if found.unknown:
             warn(
                 f"semantic image has class ids {', '.join(map(str, found.unknown))}, which the category table "
                 f"lacks (its ids: {', '.join(str(c.id) for c in self.categories)}): those pixels are ignored"
             )
-        return FrameLabels(found.labels, "panoptic")
+        return FrameLabels(found.labels, LabelEncoding.PANOPTIC)
 
     def reset(self) -> None:
         """Nothing carries over from frame to frame."""
@@ -81,10 +79,10 @@ class DetectionSource:
 
     msg_type, topic = Detection2DArray, "detections"
 
-    def __init__(self, p: dict[str, Any], categories: CategoryTable):
-        self.classes = ClassMap.load(p["class_map"], categories)
-        self.min_points = p["min_points"]
-        self.ids = DetectorIds(p["max_missed"])
+    def __init__(self, p: NodeParameters, categories: CategoryTable):
+        self.classes = ClassMap.load(p.objects.class_map, categories)
+        self.min_points = p.objects.min_points
+        self.ids = DetectorIds(p.tracking.max_missed)
 
     def labels(
         self,
@@ -94,10 +92,10 @@ class DetectionSource:
         frame_id: str,
         warn: Callable[[str], None],
     ) -> FrameLabels:
-        """The object pixels of the usable detections; FrameRejected when the boxes belong to another
+        """The object pixels of the usable detections; FrameError when the boxes belong to another
         camera frame than the depth image's `frame_id` (an empty frame_id is taken to be the same)."""
         if msg.header.frame_id and msg.header.frame_id != frame_id:
-            raise FrameRejected(
+            raise FrameError(
                 f"detections are in frame '{msg.header.frame_id}' but the depth image in '{frame_id}': boxes must "
                 "be in the depth image's pixels (a colour detector needs depth registered to colour)"
             )
@@ -128,13 +126,13 @@ class DetectionSource:
             warn(f"detection '{ids[usable[index]]}' skipped: {reason}")
         kept = [usable[i] for i in range(len(usable)) if i not in found.skipped]
         detection_ids = {labels[i]: ids[i] for i in kept if ids[i]}
-        return FrameLabels(found.labels, "panoptic", detection_ids, len(msg.detections) - len(kept))
+        return FrameLabels(found.labels, LabelEncoding.PANOPTIC, detection_ids, len(msg.detections) - len(kept))
 
     def reset(self) -> None:
         """Timestamps went backwards: the detector's ids start afresh."""
         self.ids.reset()
 
 
-def object_source(p: dict[str, Any], categories: CategoryTable) -> MaskSource | DetectionSource:
+def object_source(p: NodeParameters, categories: CategoryTable) -> MaskSource | DetectionSource:
     """The source the parameters choose; ValueError for a bad class map."""
-    return DetectionSource(p, categories) if p["mask_source"] == "detections" else MaskSource(p, categories)
+    return DetectionSource(p, categories) if p.objects.mask_source == "detections" else MaskSource(p, categories)

@@ -15,9 +15,7 @@ import itertools
 import threading
 from collections.abc import Callable, Sequence
 
-
-def _stamp_ns(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+from .stamps import stamp_ns
 
 
 class _SimpleFilter:
@@ -56,7 +54,7 @@ class _ApproximateTimeSynchronizer(_SimpleFilter):
             source.registerCallback(self.add, index)
 
     def add(self, msg, index: int) -> None:
-        stamp = _stamp_ns(msg)
+        stamp = stamp_ns(msg.header)
         with self.lock:
             queue = self.queues[index]
             queue[stamp] = msg

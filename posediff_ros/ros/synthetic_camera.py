@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from rclpy.node import Node
@@ -31,47 +32,51 @@ from ..data.render import SceneRenderer, render_frame
 from ..data.scene import SceneConfig, camera_trajectory, sample_scene
 from ..data.shapes import SPLITS
 from ..geometry import REAL275_INTRINSICS, Intrinsics
+from ..labels import LabelEncoding
 from ..paths import share_dirs
-from ..settings import Setting, check_values
+from ..settings import described, setting
 from .images import array_to_image, intrinsics_to_camera_info
 from .messages import pose_msg, track_name
-from .parameters import declare
+from .parameters import declare, read_settings
 from .spin import run_node
 
 SYMMETRIC_TAG = "symmetric"
 
-PARAMETERS = [
-    Setting("rate", 5.0, "Frames per second (rendering takes ~0.15 s at 640x480)", (0.01, 1000.0)),
-    Setting("seed", 0, "Random seed of the scenes and noise", (0, 2**31 - 1)),
-    Setting("width", 640, "Image width; intrinsics are REAL275's scaled to it", (16, 4096)),
-    Setting("height", 480, "Image height", (16, 4096)),
-    Setting("frames_per_scene", 100, "Frames along one scene's camera trajectory", (1, 1000000)),
-    Setting("min_objects", 1, "Fewest objects in a scene", (1, 50)),
-    Setting("max_objects", 6, "Most objects in a scene", (1, 50)),
-    Setting(
-        "split",
-        "test",
-        "Shape split: train, val, test (held-out shapes) or family (held-out shape families)",
-        choices=SPLITS,
-    ),
-    Setting("depth_encoding", "16UC1", "16UC1 (millimetres) or 32FC1 (metres)", choices=("16UC1", "32FC1")),
-    Setting("frame_id", "camera_depth_optical_frame", "Optical frame of the images"),
-    Setting("depth_noise", True, "Apply the depth sensor noise model"),
-    Setting("mask_noise", True, "Apply the segmentation noise model"),
-]
+
+@dataclass(frozen=True)
+class CameraParameters:
+    """The synthetic camera's parameters (also `live_demo`'s options of the same names)."""
+
+    rate: float = setting(5.0, "Frames per second (rendering takes ~0.15 s at 640x480)", range=(0.01, 1000.0))
+    seed: int = setting(0, "Random seed of the scenes and noise", range=(0, 2**31 - 1))
+    width: int = setting(640, "Image width; intrinsics are REAL275's scaled to it", range=(16, 4096))
+    height: int = setting(480, "Image height", range=(16, 4096))
+    frames_per_scene: int = setting(100, "Frames along one scene's camera trajectory", range=(1, 1000000))
+    min_objects: int = setting(1, "Fewest objects in a scene", range=(1, 50))
+    max_objects: int = setting(6, "Most objects in a scene", range=(1, 50))
+    split: str = setting(
+        "test", "Shape split: train, val, test (held-out shapes) or family (held-out shape families)", choices=SPLITS
+    )
+    depth_encoding: str = setting("16UC1", "16UC1 (millimetres) or 32FC1 (metres)", choices=("16UC1", "32FC1"))
+    frame_id: str = setting("camera_depth_optical_frame", "Optical frame of the images")
+    depth_noise: bool = setting(True, "Apply the depth sensor noise model")
+    mask_noise: bool = setting(True, "Apply the segmentation noise model")
+
+
+PARAMETERS = described(CameraParameters)
 
 
 class SyntheticCamera(Node):
     def __init__(self):
         super().__init__("synthetic_camera")
-        self.p = p = declare(self, PARAMETERS)
-        check_values(p, PARAMETERS, kind="parameter ")
-        s = p["width"] / REAL275_INTRINSICS.width
+        declare(self, PARAMETERS)
+        self.p = p = read_settings(self, CameraParameters)
+        s = p.width / REAL275_INTRINSICS.width
         k = REAL275_INTRINSICS
-        self.intrinsics = Intrinsics(k.fx * s, k.fy * s, k.cx * s, k.cy * s, p["width"], p["height"])
-        self.config = SceneConfig(min_objects=p["min_objects"], max_objects=max(p["min_objects"], p["max_objects"]))
-        self.noise = DepthNoise(enabled=p["depth_noise"]), MaskNoise(enabled=p["mask_noise"])
-        self.rng = np.random.default_rng(p["seed"])
+        self.intrinsics = Intrinsics(k.fx * s, k.fy * s, k.cx * s, k.cy * s, p.width, p.height)
+        self.config = SceneConfig(min_objects=p.min_objects, max_objects=max(p.min_objects, p.max_objects))
+        self.noise = DepthNoise(enabled=p.depth_noise), MaskNoise(enabled=p.mask_noise)
+        self.rng = np.random.default_rng(p.seed)
         self.cameras: list = []
 
         qos = QoSProfile(depth=5)
@@ -80,23 +85,23 @@ class SyntheticCamera(Node):
         self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos)
         self.truth_pub = self.create_publisher(Detection3DArray, "~/ground_truth", 10)
         self.frames = 0
-        self.create_timer(1.0 / p["rate"], self.tick)
+        self.create_timer(1.0 / p.rate, self.tick)
         self.get_logger().info(
-            f"publishing {p['width']}x{p['height']} {p['depth_encoding']} at {p['rate']} Hz "
+            f"publishing {p.width}x{p.height} {p.depth_encoding} at {p.rate} Hz "
             f"on '{self.resolve_topic_name('depth')}', '{self.resolve_topic_name('mask')}'"
         )
 
     def next_scene(self) -> None:
-        scene = sample_scene(self.rng, self.config, self.p["split"])
+        scene = sample_scene(self.rng, self.config, self.p.split)
         self.renderer = SceneRenderer(scene)
-        self.cameras = camera_trajectory(self.rng, scene, self.p["frames_per_scene"], self.config)
+        self.cameras = camera_trajectory(self.rng, scene, self.p.frames_per_scene, self.config)
 
     def tick(self) -> None:
         if not self.cameras:
             self.next_scene()
         frame = render_frame(self.renderer, self.cameras.pop(0), self.intrinsics, self.rng, *self.noise)
-        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.p["frame_id"])
-        if self.p["depth_encoding"] == "16UC1":
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.p.frame_id)
+        if self.p.depth_encoding == "16UC1":
             depth = array_to_image(np.rint(frame.depth * 1000.0).clip(0, 65535).astype(np.uint16), "16UC1", header)
         else:
             depth = array_to_image(np.where(frame.depth > 0, frame.depth, np.nan).astype(np.float32), "32FC1", header)
@@ -115,7 +120,7 @@ def ground_truth(header: Header, instances) -> Detection3DArray:
         result = ObjectHypothesisWithPose()
         result.hypothesis.class_id, result.hypothesis.score = category, 1.0
         result.pose.pose = pose
-        name = track_name(category, instance.label, "panoptic")
+        name = track_name(category, instance.label, LabelEncoding.PANOPTIC)
         detection = Detection3D(header=header, results=[result], id=name)
         if instance.symmetric:
             tag = ObjectHypothesisWithPose()

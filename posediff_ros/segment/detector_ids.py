@@ -10,7 +10,7 @@ are only stable while the detector's order is (track_by "centroid" suits them).
 
 from __future__ import annotations
 
-from ..categories import PANOPTIC_DIVISOR
+from ..labels import PANOPTIC_DIVISOR, panoptic_label
 
 
 class DetectorIds:
@@ -41,7 +41,7 @@ class DetectorIds:
         for i, (category, detection_id) in enumerate(detections):
             key = (category, detection_id)
             if detection_id and key not in taken_ids and key in self.known:
-                labels[i] = category * PANOPTIC_DIVISOR + self.known[key]
+                labels[i] = panoptic_label(category, self.known[key])
                 self.last_seen[key] = self.frame
                 taken_ids.add(key)
             else:
@@ -52,7 +52,7 @@ class DetectorIds:
             if free is None:
                 continue
             used[category].add(free)
-            labels[i] = category * PANOPTIC_DIVISOR + free
+            labels[i] = panoptic_label(category, free)
             key = (category, detection_id)
             if detection_id and key not in taken_ids:
                 self.known[key], self.last_seen[key] = free, self.frame

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import PANOPTIC_DIVISOR, CategoryTable
+from ..categories import CategoryTable
 from ..geometry import Intrinsics
+from ..labels import PANOPTIC_DIVISOR, panoptic_label
 from .components import depth_components, merge_fragments
 
 SEMANTIC_FRACTION = 1.0
@@ -61,6 +62,6 @@ def semantic_instances(
         if sizes[part] < min_pixels or k >= PANOPTIC_DIVISOR:
             small += 1
             continue
-        lookup[part] = part_class[part] * PANOPTIC_DIVISOR + k
+        lookup[part] = panoptic_label(part_class[part], k)
         instances[int(part_class[part])] = k + 1
     return SemanticInstances(lookup[parts], unknown, small)

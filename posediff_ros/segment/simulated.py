@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import PANOPTIC_DIVISOR, CategoryTable
+from ..categories import CategoryTable
+from ..labels import panoptic_category
 from .boxes import Box, box_objects
 from .semantic import semantic_instances
 
@@ -64,7 +65,7 @@ def truth_labels(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
     found label per truth label. Found instances that match none are left out (0): they are
     false positives, against which no ground truth would be scored."""
     pairs = np.stack((found.ravel(), truth.ravel()), axis=1)
-    pairs = pairs[(pairs[:, 0] != 0) & (pairs[:, 0] // PANOPTIC_DIVISOR == pairs[:, 1] // PANOPTIC_DIVISOR)]
+    pairs = pairs[(pairs[:, 0] != 0) & (panoptic_category(pairs[:, 0]) == panoptic_category(pairs[:, 1]))]
     combos, overlap = np.unique(pairs, axis=0, return_counts=True)
     mapping: dict[int, int] = {}
     for index in np.argsort(-overlap, kind="stable"):
@@ -92,7 +93,7 @@ class SimulatedSource:
         if self.source == "masks":
             return frame.mask
         if self.source == "semantic":
-            classes = frame.mask // PANOPTIC_DIVISOR
+            classes = panoptic_category(frame.mask)
             found = semantic_instances(frame.depth, classes, frame.intrinsics, self.categories, self.min_points).labels
             return truth_labels(found, frame.mask)
         rng = np.random.default_rng([self.seed, zlib.crc32(frame.scene.encode()), frame.index])
