@@ -1,149 +1,26 @@
 """The object categories: the one table of ids, names and symmetries, and its file format.
 
-NOCS ids and names are the default table (docs/conventions.md §1). A category's symmetry
-is the group of rotations about its canonical axes that leave its shape unchanged, in the
-words Omni6DPose annotates them with: per axis `none`, `any` (continuous), or an n-fold
-turn (`half` = 2, `quarter` = 4, or any n >= 2). `bottle`, `bowl` and `can` are `y: any`.
-A `mug` is symmetric only when its handle is not visible, which is a property of the
-observation and therefore travels per instance (`symmetric` flags), not in this table.
+NOCS ids and names are the default table (docs/conventions.md §1). Each category carries
+its `symmetry.Symmetry` (the rotations that leave its shape unchanged; `bottle`, `bowl`
+and `can` are `y: any`). A `mug` is continuously symmetric about +y only when its handle
+is not visible, which is a property of the observation and therefore travels per instance
+(the ground truth's `symmetric` flag), not in this table.
 A table is written as a YAML file (`load_category_table`), stored in every checkpoint that
 `train` writes, and read back from it by the node, `evaluate`, `demo` and the Python API.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
+
+from .symmetry import ABOUT_Y, NO_SYMMETRY, Symmetry
 
 PANOPTIC_DIVISOR = 1000
 """Panoptic mask labels are `category_id * 1000 + k` (the Cityscapes convention)."""
-
-AXES = ("x", "y", "z")
-ORDER_WORDS = {"none": 1, "half": 2, "quarter": 4}  # Omni6DPose's words for n-fold turns
-ANY = 0  # the order of a continuous symmetry about an axis
-ORDER_NAMES = {order: word for word, order in ORDER_WORDS.items()} | {ANY: "any"}
-
-
-def _parse_order(axis: str, value) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"symmetry about {axis}: {value!r} is not none, any, half, quarter or a number n >= 2")
-    if value == "any":
-        return ANY
-    if value in ORDER_WORDS:
-        return ORDER_WORDS[value]
-    if isinstance(value, int) and value >= 1:
-        return value
-    raise ValueError(f"symmetry about {axis}: {value!r} is not none, any, half, quarter or a number n >= 2")
-
-
-def _turn(axis: int, angle: float) -> np.ndarray:
-    """The rotation by `angle` radians about canonical axis `axis` (0 x, 1 y, 2 z)."""
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = [k for k in range(3) if k != axis]
-    R = np.eye(3)
-    R[i, i], R[i, j], R[j, i], R[j, j] = c, -s, s, c
-    return R
-
-
-@dataclass(frozen=True)
-class Symmetry:
-    """Rotations R with shape(R X) = shape(X), as orders per canonical axis.
-
-    An order is 1 (no symmetry about that axis), n >= 2 (n-fold: turns by 360°/n) or
-    `ANY` (continuous). `everything` is a sphere's symmetry: every rotation.
-    """
-
-    x: int = 1
-    y: int = 1
-    z: int = 1
-    everything: bool = False
-
-    @classmethod
-    def parse(cls, spec: str | Mapping | None) -> Symmetry:
-        """From a table entry: `none`, `any`, an axis with an optional order (`y` = y: any,
-        `z2`, `y4`), or a mapping like Omni6DPose's `{any: false, x: half, y: none, z: none}`."""
-        if spec is None or spec == "none":
-            return cls()
-        if spec == "any":
-            return cls(everything=True)
-        if isinstance(spec, str):
-            axis, order = spec[:1], spec[1:]
-            if axis not in AXES or (order and not order.isdigit()):
-                raise ValueError(
-                    f"symmetry {spec!r} is not none, any, an axis (x, y, z: continuous about it) "
-                    "or an axis and an order (e.g. z2: a half turn about z)"
-                )
-            return cls(**{axis: _parse_order(axis, int(order) if order else "any")})
-        if isinstance(spec, Mapping):
-            unknown = set(spec) - {"any", *AXES}
-            if unknown:
-                raise ValueError(f"symmetry {dict(spec)!r}: unknown keys {sorted(unknown)}; use any, x, y, z")
-            orders = {a: _parse_order(a, spec.get(a, "none")) for a in AXES}
-            return cls(**orders, everything=bool(spec.get("any", False)))
-        raise ValueError(f"symmetry {spec!r} is not a string or a mapping")
-
-    def __post_init__(self):
-        continuous = [a for a in AXES if getattr(self, a) == ANY]
-        if len(continuous) > 1:  # two continuous axes generate every rotation
-            object.__setattr__(self, "everything", True)
-
-    @property
-    def continuous_axis(self) -> int | None:
-        """0, 1 or 2 for the axis of a continuous symmetry; None when there is none."""
-        return next((i for i, a in enumerate(AXES) if getattr(self, a) == ANY), None)
-
-    @property
-    def none(self) -> bool:
-        return not self.everything and all(getattr(self, a) == 1 for a in AXES)
-
-    def rotations(self) -> np.ndarray:
-        """(G, 3, 3): the finite group generated by the discrete turns, identity first.
-
-        A continuous axis is not in it: rotation errors compare that axis only (its
-        direction is all that is meaningful), under these discrete turns."""
-        generators = [_turn(i, 2 * np.pi / getattr(self, a)) for i, a in enumerate(AXES) if getattr(self, a) > 1]
-        group = [np.eye(3)]
-        frontier = list(group)
-        while frontier:  # closure under composition; tiny groups (at most 24 elements for a cube)
-            new = []
-            for g, h in itertools.product(frontier, generators):
-                candidate = g @ h
-                if not any(np.allclose(candidate, k, atol=1e-9) for k in group + new):
-                    new.append(candidate)
-            group += new
-            frontier = new
-        return np.stack(group)
-
-    def __str__(self) -> str:
-        if self.everything:
-            return "any"
-        parts = [f"{a}: {self._order_name(a)}" for a in AXES if getattr(self, a) != 1]
-        return ", ".join(parts) if parts else "none"
-
-    def as_spec(self) -> str | dict:
-        """The plain form `parse` reads back (stored in checkpoints and table files)."""
-        if self.everything:
-            return "any"
-        if self.none:
-            return "none"
-        turned = [a for a in AXES if getattr(self, a) != 1]
-        if len(turned) == 1:  # the short form: `y` (continuous), `z2` (a half turn)
-            order = getattr(self, turned[0])
-            return turned[0] + ("" if order == ANY else str(order))
-        return {a: self._order_name(a) for a in AXES}
-
-    def _order_name(self, axis: str) -> str | int:
-        """An axis's order in Omni6DPose's words where it has one (half, any, ...), else the number."""
-        return ORDER_NAMES.get(getattr(self, axis), getattr(self, axis))
-
-
-NO_SYMMETRY = Symmetry()
-ABOUT_Y = Symmetry(y=ANY)
 
 
 @dataclass(frozen=True)
@@ -153,8 +30,9 @@ class Category:
     symmetry: Symmetry = NO_SYMMETRY
 
     @property
-    def symmetric(self) -> bool:
-        """Continuously symmetric about +y whatever the view (bottle, bowl, can)."""
+    def continuous_about_y(self) -> bool:
+        """Whether its symmetry is `y` exactly (ABOUT_Y: NOCS's bottle, bowl, can): such a category's
+        instances are flagged `symmetric` in the ground truth whatever the view (docs/conventions.md §1)."""
         return self.symmetry == ABOUT_Y
 
 

@@ -20,12 +20,13 @@ from .checkpoint import CheckpointError
 from .data import DepthNoise, MaskNoise, SceneConfig, SceneRenderer, camera_trajectory, render_frame, sample_scene
 from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
-from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
+from .geometry import REAL275_INTRINSICS
 from .metrics import pose_errors
 from .model import PoseNet
 from .model.inference import InferenceSettings
 from .paths import default_model_candidates, default_model_path
 from .settings import add_options, described
+from .symmetry import SymmetryBatch, instance_symmetry
 
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
 

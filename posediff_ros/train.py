@@ -45,12 +45,13 @@ from .checkpoint import (
 )
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings, auto_device
-from .geometry import CategorySymmetries, SymmetryBatch, centre_points, pose_to_vector, vector_to_pose
+from .geometry import centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import ModelConfig, PoseNet
 from .model.inference import bf16_is_fast
 from .objective import TrainingObjective
 from .paths import default_train_config_candidates, default_train_config_path
+from .symmetry import CategorySymmetries, SymmetryBatch
 from .train_config import TrainConfig, load_config
 
 if TYPE_CHECKING:

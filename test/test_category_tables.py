@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, Symmetry
+from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.layout import write_frame
 from posediff_ros.data.render import FrameInstance
@@ -21,6 +21,7 @@ from posediff_ros.evaluate import CategoryMismatch, run, score_frame
 from posediff_ros.geometry import Intrinsics
 from posediff_ros.model import PoseNet
 from posediff_ros.ros.parameters import PARAMETERS, load_engine, node_categories
+from posediff_ros.symmetry import Symmetry
 
 WORKSHOP = CategoryTable(
     [Category(7, "tote", Symmetry.parse("z2")), Category(9, "bracket"), Category(11, "pipe", Symmetry.parse("y"))]
@@ -105,7 +106,7 @@ def test_bad_entries_are_refused(entries, message):
 def test_the_old_symmetric_suffix_is_accepted_where_the_checkpoint_agrees():
     warnings = Warnings()
     table = node_categories(["5:pipe:symmetric", "3:tote"], WORKSHOP, warnings)
-    assert table.by_id(5).symmetric and table.by_id(5).symmetry == WORKSHOP.by_name("pipe").symmetry
+    assert table.by_id(5).continuous_about_y and table.by_id(5).symmetry == WORKSHOP.by_name("pipe").symmetry
     assert len(warnings) == 1 and "':symmetric' suffix is deprecated" in warnings[0]
 
 

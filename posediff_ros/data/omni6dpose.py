@@ -44,8 +44,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..categories import NO_SYMMETRY, Category, CategoryTable, Symmetry, panoptic_label
+from ..categories import Category, CategoryTable, panoptic_label
 from ..geometry import Intrinsics, quaternion_to_matrix
+from ..symmetry import NO_SYMMETRY, Symmetry
 from .layout import Frame
 from .nocs import panoptic_mask
 from .render import FrameInstance

@@ -31,6 +31,7 @@ from ..checkpoint import save_checkpoint
 from ..metrics import pose_errors, summarize, threshold_name
 from ..model import PoseNet
 from ..paths import default_model_candidates, default_model_path
+from ..symmetry import SymmetryBatch
 from .synthetic_camera import SYMMETRIC_TAG
 
 
@@ -58,7 +59,7 @@ class Accuracy:
                 _position(estimated_pose)[None],
                 _rotation(truth_pose)[None],
                 _position(truth_pose)[None],
-                [symmetric],
+                SymmetryBatch.from_flags([symmetric]),
             )
             self.rotation_deg.append(float(rotation[0]))
             self.translation_cm.append(float(translation[0]))

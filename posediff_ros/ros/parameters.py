@@ -230,7 +230,7 @@ def check_symmetric_suffixes(
     """The old form 'id:name:symmetric' (symmetric about +y): accepted for one release where the
     checkpoint's table agrees, with a warning; refused where it does not."""
     marked = [name for _, name, symmetric in parsed if symmetric]
-    disagree = [name for name in marked if not checkpoint.by_name(name).symmetric]
+    disagree = [name for name in marked if not checkpoint.by_name(name).continuous_about_y]
     if disagree:
         symmetries = ", ".join(f"{name} symmetry ({checkpoint.by_name(name).symmetry})" for name in disagree)
         raise ValueError(
