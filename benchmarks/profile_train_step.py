@@ -31,6 +31,7 @@ from posediff_ros.data.stream import SyntheticPoseStream  # noqa: E402
 from posediff_ros.geometry import centre_points, pose_to_vector  # noqa: E402
 from posediff_ros.model.inference import bf16_is_fast  # noqa: E402
 from posediff_ros.objective import TrainingObjective  # noqa: E402
+from posediff_ros.symmetry import SymmetryBatch  # noqa: E402
 
 WARM_UP = 3
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         target = pose_to_vector(batch["R"], batch["t"] - centroid)
         tic = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-            terms = step_objective(points, target, batch["symmetric"])
+            terms = step_objective(points, target, SymmetryBatch.from_flags(batch["symmetric"]))
         forward = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()

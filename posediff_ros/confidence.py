@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .geometry import SymmetryBatch, rotation_error
 from .metrics import CORRECT_AT
+from .symmetry import SymmetryBatch, rotation_error
 
 PAYLOAD_KEY = "confidence"
 VERSION = 1
@@ -44,14 +44,13 @@ def noise_disagreement(
     """The confidence signal (B,), 0 = every sample on the estimate; larger = less sure.
 
     sqrt(mean_k angle(R_k, R) / 10° * mean_k |t_k - t| / 5 cm), the angle under each object's
-    symmetry (`geometry.rotation_error`). R_samples (B, M, 3, 3), t_samples (B, M, 3) metres:
+    symmetry (`symmetry.rotation_error`). R_samples (B, M, 3, 3), t_samples (B, M, 3) metres:
     poses sampled from noise; R (B, 3, 3), t (B, 3): the returned poses; symmetry (B,).
     The product makes either distance alone enough to doubt a pose; for an object that every
     rotation maps onto itself (symmetry `any`) the angle is 0, and so is the signal.
     """
     degrees, cm = CORRECT_AT
-    per_sample = SymmetryBatch(symmetry.group.unsqueeze(1), symmetry.axis.unsqueeze(1))
-    angle = torch.rad2deg(rotation_error(R_samples, R.unsqueeze(1).expand_as(R_samples), per_sample)).mean(1)
+    angle = torch.rad2deg(rotation_error(R_samples, R.unsqueeze(1).expand_as(R_samples), symmetry.per_sample())).mean(1)
     distance = 100.0 * (t_samples - t.unsqueeze(1)).norm(dim=-1).mean(1)
     return torch.sqrt(angle / degrees * distance / cm)
 

@@ -22,12 +22,13 @@ from .data.render import SceneRenderer, render_frame
 from .data.scene import SceneConfig, camera_trajectory, sample_scene
 from .data.shapes import Shape, load_category_meshes
 from .estimator import PoseEstimator, SamplerSettings
-from .geometry import REAL275_INTRINSICS, SymmetryBatch, instance_symmetry
+from .geometry import REAL275_INTRINSICS
 from .labels import split_panoptic_label
 from .metrics import pose_errors
 from .model import PoseNet
 from .model.inference import InferenceSettings
 from .settings import add_options, described
+from .symmetry import SymmetryBatch, instance_symmetry
 
 SAMPLER_OPTIONS = ("steps", "num_samples", "scaling", "start")
 

@@ -18,13 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .categories import (
-    ABOUT_Y,
-    NO_SYMMETRY,
-    NOCS_CATEGORIES,
-    CategoryTable,
-    Symmetry,
-)
+from .categories import NOCS_CATEGORIES, CategoryTable
 from .checkpoint import checkpoint_categories, load_model
 from .confidence import Calibration, checkpoint_calibration, noise_disagreement, sampler_options
 from .diffusion import SCALINGS, ScaledScore, sample_ddim, sample_ode
@@ -32,13 +26,10 @@ from .geometry import (
     MIN_POINTS,
     NUM_POINTS,
     Intrinsics,
-    SymmetryBatch,
     centre_points,
     mean_rotation,
-    nearest_equivalent,
     pose_to_vector,
     project_to_so3,
-    rotation_error,
     sample_labelled_points,
     too_few_points,
     vector_to_pose,
@@ -47,6 +38,15 @@ from .labels import PANOPTIC_DIVISOR, LabelEncoding, split_panoptic_label
 from .model import PoseNet
 from .model.inference import InferenceSettings, warm_up_sizes
 from .settings import check_choices, setting
+from .symmetry import (
+    NO_AXIS,
+    NO_SYMMETRY,
+    Symmetry,
+    SymmetryBatch,
+    align_to_reference,
+    rotation_error,
+    same_representatives,
+)
 from .tracking import Track, Tracker, TrackingSettings
 
 SAMPLERS = ("ddim", "ode")
@@ -342,7 +342,7 @@ class PoseEstimator:
                         restarted=bool(restarts and self.tracker.keeps(scored["score"])),
                     )
                 )
-        self._align_symmetric(result.objects, track)
+        self._align_to_tracks(result.objects, track)
         if track:
             kept = [o for o in result.objects if self.tracker.keeps(o.score)]
             lost = {o.label for o in result.objects} - {o.label for o in kept}
@@ -368,14 +368,19 @@ class PoseEstimator:
             return None, f"label {label} has unknown category id {category_id}"
         return self.categories.by_id(category_id).name, ""
 
-    def _align_symmetric(self, objects: list[ObjectPose], track: bool) -> None:
-        """Give each symmetric object the equivalent pose nearest its track's rotation (or the
-        camera's axes), so that the published frame does not jump (docs/conventions.md §3)."""
-        for o in objects:
-            symmetry = self.categories.by_name(o.category).symmetry
-            if not symmetry.none:
-                previous = self.tracker.previous_rotation(o.label) if track else None
-                o.R = align_symmetric(o.R, previous if previous is not None else np.eye(3), symmetry)
+    def _align_to_tracks(self, objects: list[ObjectPose], track: bool) -> None:
+        """Give each object with a symmetry the equivalent pose nearest its track's rotation (or
+        the camera's axes), so that the published frame does not jump (docs/conventions.md §3)."""
+        aligned = [o for o in objects if not self.categories.by_name(o.category).symmetry.none]
+        if not aligned:
+            return
+        symmetry = SymmetryBatch.of([self.categories.by_name(o.category).symmetry for o in aligned])
+        previous = [self.tracker.previous_rotation(o.label) if track else None for o in aligned]
+        references = np.stack([np.eye(3) if p is None else p for p in previous])
+        rotations = align_to_reference(np.stack([o.R for o in aligned]), references, symmetry)
+        for o, R, axis in zip(aligned, rotations, symmetry.axis.tolist(), strict=True):
+            # a rotation only turned (no continuous axis) holds R's values: it keeps R's dtype
+            o.R = R if axis != NO_AXIS else R.astype(o.R.dtype)
 
     # ----------------------------------------------------------------- the network
 
@@ -390,7 +395,7 @@ class PoseEstimator:
 
         `previous[i]` = (R, t) starts object i in tracking mode, unless that rotation is more
         than `recheck_angle` degrees from the regression head's, under the object's symmetry
-        `symmetries[i]` (none by default; `geometry.rotation_error`): then the track is
+        `symmetries[i]` (none by default; `symmetry.rotation_error`): then the track is
         re-initialised.
         """
         s = self.settings
@@ -492,8 +497,8 @@ class PoseEstimator:
         t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=self.device) - centroid
         if regressed is not None and self.tracking.track_blend < 1.0:
             R_reg = regressed[0].cpu().numpy()
-            # the regression may give any of a symmetric object's equivalent poses: take the track's
-            R_reg = np.stack([align_symmetric(r, p, sym) for r, p, sym in zip(R_reg, R0, symmetries, strict=True)])
+            # the regression may give any of an object's equivalent poses: take the track's
+            R_reg = align_to_reference(R_reg, R0, SymmetryBatch.of(symmetries))
             w = self.tracking.track_blend
             R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
             t0 = w * t0 + (1.0 - w) * regressed[1]
@@ -553,50 +558,3 @@ def box_size(points: np.ndarray, R: np.ndarray, t: np.ndarray, quantile: float =
     """
     local = np.abs((points - t) @ R)
     return 2.0 * np.quantile(local, quantile, axis=0)
-
-
-def same_representatives(R_samples: torch.Tensor, symmetry: SymmetryBatch) -> torch.Tensor:
-    """Each object's K samples (B, K, 3, 3) turned by its discrete symmetries to the equivalent
-    pose nearest its first sample: samples spread over equivalent poses (a box's front or back)
-    would otherwise average to no pose at all."""
-    if R_samples.shape[1] == 1 or symmetry.group.shape[-3] == 1:
-        return R_samples
-    per_sample = SymmetryBatch(symmetry.group.unsqueeze(1), symmetry.axis.unsqueeze(1))
-    return nearest_equivalent(R_samples, R_samples[:, :1], per_sample)
-
-
-def align_symmetric(R: np.ndarray, reference: np.ndarray, symmetry: Symmetry = ABOUT_Y) -> np.ndarray:
-    """Among the poses equivalent to R under `symmetry`, the one nearest `reference`.
-
-    Poses of a symmetric object that differ by a symmetry look the same, so this picks one
-    representative per frame that follows the previous frame's (or, for a new object, the
-    camera's axes): the published frame does not jump from frame to frame
-    (docs/conventions.md §3). First the discrete turn nearest `reference`
-    (`geometry.nearest_equivalent`), then, about a continuous axis, the turn whose next
-    axis (x for +y) is closest to `reference`'s; an object every rotation maps onto itself
-    takes `reference`.
-    """
-    if symmetry.none:
-        return R
-    if symmetry.everything:
-        return np.array(reference, dtype=np.result_type(R, reference))
-    batch = SymmetryBatch.of([symmetry])
-    if batch.group.shape[-3] > 1:
-        R64, reference64 = (torch.as_tensor(M, dtype=torch.float64)[None] for M in (R, reference))
-        R = nearest_equivalent(R64, reference64, batch)[0].numpy().astype(R.dtype)
-    axis = symmetry.continuous_axis
-    return R if axis is None else _spin_about(R, reference, axis)
-
-
-def _spin_about(R: np.ndarray, reference: np.ndarray, axis: int) -> np.ndarray:
-    """The rotation about R's own column `axis` whose column before it, cyclically (x for +y,
-    z for +x, y for +z), is closest to reference's; R itself when that column of reference is
-    parallel to the axis."""
-    a, b, c = R[:, axis], (axis + 2) % 3, (axis + 1) % 3
-    v = reference[:, b] - (reference[:, b] @ a) * a
-    if np.linalg.norm(v) < 1e-6:
-        return R
-    v = v / np.linalg.norm(v)
-    spun = np.empty((3, 3), dtype=np.result_type(R, reference))
-    spun[:, axis], spun[:, b], spun[:, c] = a, v, np.cross(v, a)  # right-handed: e_(a+1) = e_(a+2) x e_a
-    return spun

@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .categories import CategoryTable, Symmetry
+from .categories import CategoryTable
 from .checkpoint import CheckpointError, checkpoint_file
 from .data.sources import open_dataset
 from .estimator import FrameEstimate, PoseEstimator, SamplerSettings
-from .geometry import SymmetryBatch, instance_symmetry, rotation_6d_to_matrix
+from .geometry import rotation_6d_columns_to_matrix
 from .metrics import (
     accuracy_table,
     confidence_summary,
@@ -49,6 +49,7 @@ from .model.inference import InferenceSettings
 from .plots import plot_accuracy_curves, plot_jitter, plot_reliability, plot_rotation_samples
 from .segment.simulated import MASK_SOURCES, BoxJitter, SimulatedSource
 from .settings import add_options, described
+from .symmetry import Symmetry, SymmetryBatch, instance_symmetry
 from .tracking import TrackingSettings
 from .vus import format_vus_table, vus_table
 
@@ -313,7 +314,7 @@ def sample_rotations(estimator: PoseEstimator, frame, label: int) -> np.ndarray:
     if not estimate.objects:
         raise ValueError(f"the engine skipped label {label}: {[s.reason for s in estimate.skipped]}")
     samples = torch.as_tensor(estimate.objects[0].samples, dtype=torch.float64)
-    return rotation_6d_to_matrix(samples[:, :6]).numpy()
+    return rotation_6d_columns_to_matrix(samples[:, :6]).numpy()
 
 
 # --------------------------------------------------------------------------- command line
@@ -439,9 +440,9 @@ def plot_instance(
         if match.skipped:
             raise LookupError(f"instance {':'.join(map(str, key))} was skipped by the engine ({match.skipped})")
         return match
-    match = next((r for r in results if r.skipped is None and categories.by_name(r.category).symmetric), None)
+    match = next((r for r in results if r.skipped is None and categories.by_name(r.category).continuous_about_y), None)
     if match is None:
-        names = ", ".join(c.name for c in categories if c.symmetric) or "none in the table"
+        names = ", ".join(c.name for c in categories if c.continuous_about_y) or "none in the table"
         raise LookupError(
             f"no estimated instance of a category symmetric about +y ({names}); name one with --plot-instance"
         )

@@ -1,4 +1,4 @@
-"""Rotations, rotation errors under symmetry, the network's pose vectors, back-projection and point sampling.
+"""Rotations, the network's pose vectors, back-projection and point sampling.
 
 Conventions (docs/conventions.md §3): metres; camera optical frame (x right, y down, z forward);
 a pose (R, t) maps object to camera, `X_cam = R @ X_obj + t`. Rotation matrices act on
@@ -10,26 +10,23 @@ per-object point sets before anything reaches the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
-from typing import NamedTuple
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .categories import ANY, CategoryTable, Symmetry
-
 # --------------------------------------------------------------------------- rotations
 
 
-def rotation_6d_to_matrix(x: torch.Tensor) -> torch.Tensor:
-    """Gram-Schmidt map f_GS of the 6D representation (paper supplement eq. 2-3).
+def rotation_6d_columns_to_matrix(x: torch.Tensor) -> torch.Tensor:
+    """Gram-Schmidt map f_GS of the 6D representation (paper supplement eq. 2-3), whose two
+    3-vectors are the matrix's first two COLUMNS (docs/conventions.md §3).
 
     x: (..., 6) = [a1 | a2], two (not necessarily orthonormal) 3-vectors.
     Returns (..., 3, 3) rotation matrices with columns b1 = N(a1),
-    b2 = N(a2 - (b1 . a2) b1), b3 = b1 x b2.
+    b2 = N(a2 - (b1 . a2) b1), b3 = b1 x b2. (pytorch3d's `rotation_6d_to_matrix` makes
+    them rows instead: the same numbers give the transposed rotation there.)
     """
     a1, a2 = x[..., :3], x[..., 3:6]
     b1 = F.normalize(a1, dim=-1)
@@ -38,7 +35,7 @@ def rotation_6d_to_matrix(x: torch.Tensor) -> torch.Tensor:
     return torch.stack((b1, b2, b3), dim=-1)
 
 
-def matrix_to_rotation_6d(R: torch.Tensor) -> torch.Tensor:
+def matrix_to_rotation_6d_columns(R: torch.Tensor) -> torch.Tensor:
     """g_GS (supplement eq. 1): (..., 3, 3) -> (..., 6), the first two columns [r1 | r2]."""
     return torch.cat((R[..., :, 0], R[..., :, 1]), dim=-1)
 
@@ -54,168 +51,6 @@ def geodesic_angle(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
     skew = torch.stack((M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]), -1)
     cos = (M.diagonal(dim1=-2, dim2=-1).sum(-1) - 1.0) / 2.0
     return torch.atan2(skew.norm(dim=-1) / 2.0, cos)
-
-
-def y_axis_angle(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor:
-    """Angle in radians between the +y axes (second columns) of R1 and R2, (..., 3, 3) -> (...).
-
-    The rotation error of an object that is continuously symmetric about +y.
-    """
-    return _vector_angle(R1[..., :, 1], R2[..., :, 1])
-
-
-def _vector_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Angle between unit vectors (..., 3), through atan2 (accurate near 0 and pi)."""
-    return torch.atan2(torch.linalg.cross(a, b, dim=-1).norm(dim=-1), (a * b).sum(-1))
-
-
-# --------------------------------------------------------------------------- symmetry
-
-NO_AXIS = -1
-"""`SymmetryBatch.axis` of an object without a continuous symmetry."""
-EVERY_AXIS = 3
-"""`SymmetryBatch.axis` of an object that every rotation maps onto itself (a sphere)."""
-
-
-class SymmetryBatch(NamedTuple):
-    """The symmetries of a batch of objects, as rotation errors use them (docs/conventions.md §7).
-
-    group (..., G, 3, 3): each object's finite group of discrete turns, identity first, padded
-    by repeating the identity (a repeated candidate leaves a minimum unchanged), so G == 1
-    means every object's group is the identity alone. axis (...) int64: the continuous axis,
-    0/1/2 for x/y/z, NO_AXIS or EVERY_AXIS. A NamedTuple of tensors, so that
-    DistributedDataParallel moves it to the device with a forward's other inputs.
-    """
-
-    group: torch.Tensor
-    axis: torch.Tensor
-
-    @classmethod
-    def of(cls, symmetries: Sequence[Symmetry]) -> SymmetryBatch:
-        """The batch of these symmetries, (len(symmetries),), on the CPU."""
-        rows = [_symmetry_row(s) for s in symmetries]
-        size = max((len(group) for group, _ in rows), default=1)
-        identity = torch.eye(3, dtype=torch.float64)
-        padded = [torch.cat((group, identity.expand(size - len(group), 3, 3))) for group, _ in rows]
-        group = torch.stack(padded) if padded else identity.expand(0, 1, 3, 3)
-        return cls(group, torch.tensor([axis for _, axis in rows], dtype=torch.int64))
-
-    @classmethod
-    def from_flags(cls, symmetric: torch.Tensor) -> SymmetryBatch:
-        """Per-instance flags alone (bool (...)): continuous about +y where set, none elsewhere."""
-        group = torch.eye(3, dtype=torch.float64, device=symmetric.device).expand(*symmetric.shape, 1, 3, 3)
-        axis = torch.where(symmetric, 1, NO_AXIS).to(torch.int64)
-        return cls(group, axis)
-
-    def to(self, device: str | torch.device, non_blocking: bool = False) -> SymmetryBatch:
-        return SymmetryBatch(
-            self.group.to(device, non_blocking=non_blocking), self.axis.to(device, non_blocking=non_blocking)
-        )
-
-    def select(self, index) -> SymmetryBatch:
-        """The objects at `index` (anything that indexes the leading dimension)."""
-        return SymmetryBatch(self.group[index], self.axis[index])
-
-
-@lru_cache(maxsize=None)
-def _symmetry_row(symmetry: Symmetry) -> tuple[torch.Tensor, int]:
-    """(G, 3, 3) float64 group and axis code of one symmetry (cached: a group is built by closure)."""
-    if symmetry.everything:
-        return torch.eye(3, dtype=torch.float64)[None], EVERY_AXIS
-    group = symmetry.rotations()
-    group[np.abs(group) < 1e-12] = 0.0  # half and quarter turns as exact signed permutations
-    axis = symmetry.continuous_axis
-    return torch.from_numpy(group), NO_AXIS if axis is None else axis
-
-
-def instance_symmetry(symmetry: Symmetry, symmetric: bool) -> Symmetry:
-    """An instance's symmetry: its category's, with continuous symmetry about +y added when its
-    per-instance `symmetric` flag is set (a mug whose handle is hidden, docs/conventions.md §1).
-    A flag adds symmetry and never removes any; for NOCS it turns every flagged instance into
-    continuous-about-+y, as before."""
-    return replace(symmetry, y=ANY) if symmetric else symmetry
-
-
-class CategorySymmetries:
-    """Category ids and per-instance flags -> SymmetryBatch, a whole training batch at once.
-
-    Built once from a table; every batch gets the table's largest group size G, so a compiled
-    training step sees one shape. Call it on the CPU tensors of a batch, then `.to(device)`.
-    """
-
-    def __init__(self, table: CategoryTable):
-        self.ids = torch.tensor(sorted(c.id for c in table), dtype=torch.int64)
-        # row 2k: category k as it is; row 2k + 1: the same category flagged symmetric
-        self.rows = SymmetryBatch.of(
-            [instance_symmetry(table.by_id(i).symmetry, flag) for i in self.ids.tolist() for flag in (False, True)]
-        )
-
-    def __call__(self, category, symmetric=None) -> SymmetryBatch:
-        """category (B,) ids, symmetric (B,) bool flags (None: none set) -> the batch's SymmetryBatch."""
-        category = torch.as_tensor(category, dtype=torch.int64, device="cpu")
-        index = torch.searchsorted(self.ids, category).clamp(max=len(self.ids) - 1)
-        unknown = self.ids[index] != category
-        if unknown.any():
-            raise KeyError(
-                f"unknown category ids {sorted(set(category[unknown].tolist()))}; known: {self.ids.tolist()}"
-            )
-        flags = torch.zeros_like(category) if symmetric is None else torch.as_tensor(symmetric, device="cpu").long()
-        return self.rows.select(2 * index + flags)
-
-
-def rotation_error(R_pred: torch.Tensor, R_true: torch.Tensor, symmetry: SymmetryBatch | torch.Tensor) -> torch.Tensor:
-    """Rotation error in radians under each object's symmetry, (..., 3, 3) x2 -> (...).
-
-    The smallest, over the turns g of the object's finite group, of the geodesic angle between
-    R_pred and R_true g; with a continuous axis, of the angle between that axis (column) of
-    R_pred and of R_true g instead, since only its direction is determined; 0 for an object
-    that every rotation maps onto itself (docs/conventions.md §7; paper supplement S.1: the
-    y-axis-only loss). `symmetry` is a SymmetryBatch (...,) or, for callers that know only
-    per-instance flags, a bool tensor (...): continuous about +y where set.
-    """
-    if not isinstance(symmetry, SymmetryBatch):
-        symmetry = SymmetryBatch.from_flags(torch.as_tensor(symmetry, dtype=torch.bool, device=R_true.device))
-    group, axis = symmetry
-    if group.shape[-3] == 1:  # the identity alone (every NOCS object): nothing to minimise over
-        return _error_about_axis(R_pred, R_true, axis)
-    candidates = _compose(R_true, group)
-    return _error_about_axis(R_pred.unsqueeze(-3), candidates, axis.unsqueeze(-1)).amin(-1)
-
-
-def nearest_equivalent(R: torch.Tensor, reference: torch.Tensor, symmetry: SymmetryBatch) -> torch.Tensor:
-    """R g for the turn g of each object's finite group that brings R nearest `reference` (in
-    `rotation_error`'s measure), (..., 3, 3): one representative of poses that look the same.
-
-    Rotations about a continuous axis are left as they are (`estimator.align_symmetric` picks those).
-    """
-    group, axis = symmetry
-    if group.shape[-3] == 1:
-        return R
-    candidates = _compose(R, group)
-    best = _error_about_axis(reference.unsqueeze(-3), candidates, axis.unsqueeze(-1)).argmin(-1)
-    index = best[..., None, None, None].expand(*candidates.shape[:-3], 1, 3, 3)
-    return candidates.gather(-3, index).squeeze(-3)
-
-
-def _compose(R: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
-    """R g for every g: (..., 3, 3) x (..., G, 3, 3) -> (..., G, 3, 3).
-
-    Written as a product and a sum: under autocast a matmul would round R g to bfloat16."""
-    return (R.unsqueeze(-3).unsqueeze(-1) * group.to(R.dtype).unsqueeze(-3)).sum(-2)
-
-
-def _error_about_axis(R1: torch.Tensor, R2: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
-    """Geodesic angle, angle between the axis columns, or 0, as `axis` says; broadcast over (...)."""
-    column = axis.clamp(0, 2)
-    about_axis = _vector_angle(_column(R1, column), _column(R2, column))
-    error = torch.where(axis >= 0, about_axis, geodesic_angle(R1, R2))
-    return torch.where(axis == EVERY_AXIS, torch.zeros_like(error), error)
-
-
-def _column(R: torch.Tensor, column: torch.Tensor) -> torch.Tensor:
-    """Column `column` (...) of each R (..., 3, 3) -> (..., 3)."""
-    index = column.expand(R.shape[:-2])[..., None, None].expand(*R.shape[:-1], 1)
-    return R.gather(-1, index).squeeze(-1)
 
 
 def project_to_so3(M: torch.Tensor) -> torch.Tensor:
@@ -234,12 +69,6 @@ def mean_rotation(R: torch.Tensor, dim: int = -3) -> torch.Tensor:
     Never average 6D vectors directly: their Gram-Schmidt image is biased.
     """
     return project_to_so3(R.mean(dim=dim))
-
-
-def random_rotation(*shape: int, generator: torch.Generator | None = None, dtype=torch.float32) -> torch.Tensor:
-    """Rotations uniform on SO(3) (normalised Gaussian quaternions), shape (*shape, 3, 3)."""
-    q = F.normalize(torch.randn(*shape, 4, generator=generator, dtype=dtype), dim=-1)
-    return quaternion_to_matrix(q)
 
 
 def quaternion_to_matrix(q: torch.Tensor) -> torch.Tensor:
@@ -271,12 +100,12 @@ translation relative to the centroid c of the observed points (see `centre_point
 
 def pose_to_vector(R: torch.Tensor, t_rel: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) rotation and (..., 3) translation relative to the centroid -> (..., 9)."""
-    return torch.cat((matrix_to_rotation_6d(R), t_rel), dim=-1)
+    return torch.cat((matrix_to_rotation_6d_columns(R), t_rel), dim=-1)
 
 
 def vector_to_pose(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(..., 9) -> rotation (..., 3, 3) through Gram-Schmidt, translation (..., 3)."""
-    return rotation_6d_to_matrix(x[..., :6]), x[..., 6:]
+    return rotation_6d_columns_to_matrix(x[..., :6]), x[..., 6:]
 
 
 # --------------------------------------------------------------------------- images

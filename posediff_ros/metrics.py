@@ -1,6 +1,6 @@
 """Pose-error metrics of docs/conventions.md §7: n°m cm accuracy per category and averaged.
 
-Rotation error in degrees under the instance's symmetry (`geometry.rotation_error`: the
+Rotation error in degrees under the instance's symmetry (`symmetry.rotation_error`: the
 smallest over its discrete turns; for a continuous axis the angle between those axes),
 translation error in cm (Euclidean). Accuracies are fractions in [0, 1] of instances
 under both thresholds; the mean is over categories (the paper's mAP with ground-truth
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from .geometry import SymmetryBatch, rotation_error
+from .symmetry import SymmetryBatch, rotation_error
 
 THRESHOLDS: tuple[tuple[float, float], ...] = ((5, 2), (5, 5), (10, 2), (10, 5))
 """(degrees, cm) pairs reported everywhere."""
@@ -23,19 +23,15 @@ def threshold_name(degrees: float, cm: float) -> str:
     return f"{degrees:g}deg{cm:g}cm"
 
 
-def pose_errors(R_pred, t_pred, R_true, t_true, symmetry) -> tuple[np.ndarray, np.ndarray]:
+def pose_errors(R_pred, t_pred, R_true, t_true, symmetry: SymmetryBatch) -> tuple[np.ndarray, np.ndarray]:
     """Rotation errors (N,) in degrees and translation errors (N,) in cm.
 
-    R_*: (N, 3, 3), t_*: (N, 3) metres, NumPy or torch. symmetry: a SymmetryBatch (N,)
-    (`geometry.CategorySymmetries` of the instances' category ids and flags), or the
-    per-instance `symmetric` flags (N,) alone: continuous about +y where set.
+    R_*: (N, 3, 3), t_*: (N, 3) metres, NumPy or torch. symmetry: the instances' SymmetryBatch
+    (N,) (`SymmetryBatch.of` their symmetries, or `SymmetryBatch.from_flags` of the
+    per-instance `symmetric` flags alone).
     """
     R_pred, R_true = (torch.as_tensor(np.asarray(R), dtype=torch.float64) for R in (R_pred, R_true))
-    if isinstance(symmetry, SymmetryBatch):
-        symmetry = symmetry.to("cpu")
-    else:
-        symmetry = torch.as_tensor(np.asarray(symmetry, dtype=bool))
-    rotation = torch.rad2deg(rotation_error(R_pred, R_true, symmetry)).numpy()
+    rotation = torch.rad2deg(rotation_error(R_pred, R_true, symmetry.to("cpu"))).numpy()
     translation = 100.0 * np.linalg.norm(np.asarray(t_pred, float) - np.asarray(t_true, float), axis=-1)
     return rotation, translation
 

@@ -11,16 +11,17 @@ import torch
 from torch import nn
 
 from .diffusion import ScoreMatchingLoss
-from .geometry import SymmetryBatch, rotation_error, vector_to_pose
+from .geometry import vector_to_pose
 from .model import PoseNet
+from .symmetry import SymmetryBatch, rotation_error
 
 
 class RegressionLoss(nn.Module):
     """Geodesic rotation loss + squared L2 translation loss (paper eq. 3-5).
 
-    The rotation term is `geometry.rotation_error` under each object's symmetry: the minimum
-    over its group of discrete turns, and for an object symmetric about +y the angle between
-    the +y axes only (supplement S.1). Poses are 9-d [r1 | r2 | t]; rotations go through
+    The rotation term is `symmetry.rotation_error` under each object's symmetry: the minimum
+    over its group of discrete turns, and for an object continuously symmetric about +y the
+    angle between the +y axes only (supplement S.1). Poses are 9-d [r1 | r2 | t]; rotations go through
     Gram-Schmidt.
     """
 
@@ -28,10 +29,8 @@ class RegressionLoss(nn.Module):
         super().__init__()
         self.translation_weight = translation_weight
 
-    def forward(
-        self, pred: torch.Tensor, target: torch.Tensor, symmetry: SymmetryBatch | torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        """pred, target (B, 9); symmetry a SymmetryBatch (B,) or per-instance flags (B,) bool."""
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, symmetry: SymmetryBatch) -> dict[str, torch.Tensor]:
+        """pred, target (B, 9); symmetry (B,)."""
         R_pred, t_pred = vector_to_pose(pred)
         R_true, t_true = vector_to_pose(target)
         rotation = rotation_error(R_pred, R_true, symmetry).mean()
@@ -56,13 +55,11 @@ class TrainingObjective(nn.Module):
     def uses_all_parameters(self) -> bool:
         return self.stage == "joint"
 
-    def forward(
-        self, points: torch.Tensor, target: torch.Tensor, symmetry: SymmetryBatch | torch.Tensor
-    ) -> dict[str, torch.Tensor]:
+    def forward(self, points: torch.Tensor, target: torch.Tensor, symmetry: SymmetryBatch) -> dict[str, torch.Tensor]:
         """points (B, N, 3) centred; target (B, 9) [r1 | r2 | t - c]; symmetry (B,) -> loss terms.
 
-        `symmetry`: a SymmetryBatch (`geometry.CategorySymmetries` of the batch's category ids
-        and flags), or the per-instance `symmetric` flags alone (continuous about +y where set)."""
+        `symmetry`: `symmetry.CategorySymmetries` of the batch's category ids and flags, or
+        `SymmetryBatch.from_flags` of the per-instance `symmetric` flags alone."""
         feature = self.model.encode(points)
         terms: dict[str, torch.Tensor] = {}
         total = feature.new_zeros((), dtype=torch.float32)

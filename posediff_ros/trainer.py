@@ -29,11 +29,12 @@ from .data.layout import Frame
 from .data.shapes import Shape
 from .ema import EMA
 from .estimator import PoseEstimator, SamplerSettings
-from .geometry import CategorySymmetries, SymmetryBatch, centre_points, pose_to_vector, vector_to_pose
+from .geometry import centre_points, pose_to_vector, vector_to_pose
 from .metrics import THRESHOLDS, accuracy_table, format_table, pose_errors, threshold_name
 from .model import PoseNet
 from .model.inference import bf16_is_fast
 from .objective import TrainingObjective
+from .symmetry import CategorySymmetries, SymmetryBatch
 from .train_checkpoint import restore_training_state, training_state
 from .train_config import TrainConfig
 from .train_data import training_batches, validation_set

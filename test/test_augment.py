@@ -6,13 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from rotations import random_rotation
 from torch.utils.data import DataLoader, Dataset
 
 from posediff_ros.categories import NOCS_CATEGORIES
 from posediff_ros.data.augment import Augmentations, augment, augmented
 from posediff_ros.data.noise import DepthNoise, MaskNoise
 from posediff_ros.data.stream import SyntheticPoseStream
-from posediff_ros.geometry import geodesic_angle, random_rotation
+from posediff_ros.geometry import geodesic_angle
 from posediff_ros.train_config import TrainConfig
 
 NONE = Augmentations(scale_prob=0.0, taper_prob=0.0, jitter_prob=0.0, noise_prob=0.0)
@@ -34,7 +35,7 @@ def box_sample(category: int, seed: int = 0, n: int = 256, symmetric: bool | Non
     R = random_rotation(generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
     t = rng.uniform(-0.3, 0.3, 3) + [0.0, 0.0, 1.0]
     if symmetric is None:
-        symmetric = NOCS_CATEGORIES.by_id(category).symmetric
+        symmetric = NOCS_CATEGORIES.by_id(category).continuous_about_y
     return {
         "points": torch.from_numpy(local @ R.T + t).float(),
         "R": torch.from_numpy(R).float(),

@@ -1,64 +1,20 @@
-"""The category table: symmetry specs, the table file and its errors, checkpoints' tables."""
+"""The category table: the table file and its errors, checkpoints' tables (symmetry specs: test_symmetry.py)."""
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from posediff_ros.categories import (
-    ABOUT_Y,
-    NOCS_CATEGORIES,
-    CategoryTable,
-    Symmetry,
-    load_category_table,
-    write_category_table,
-)
+from posediff_ros.categories import NOCS_CATEGORIES, CategoryTable, load_category_table, write_category_table
 from posediff_ros.checkpoint import CheckpointError, checkpoint_categories, load_checkpoint, save_checkpoint
 from posediff_ros.model import PoseNet
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
-@pytest.mark.parametrize(
-    ("spec", "size", "axis"),
-    [
-        ("none", 1, None),
-        ("y", 1, 1),
-        ("z2", 2, None),
-        ("y4", 4, None),
-        ({"x": "half", "y": "any"}, 2, 1),  # a cylinder whose ends look alike
-        ({"x": "half", "y": "half", "z": "half"}, 4, None),  # a box
-        ({"x": "quarter", "y": "quarter", "z": "quarter"}, 24, None),  # a cube
-    ],
-)
-def test_symmetry_groups(spec, size, axis):
-    symmetry = Symmetry.parse(spec)
-    group = symmetry.rotations()
-    assert group.shape == (size, 3, 3) and symmetry.continuous_axis == axis
-    np.testing.assert_allclose(group[0], np.eye(3))
-    for g in group:  # proper rotations, closed under composition
-        np.testing.assert_allclose(g @ g.T, np.eye(3), atol=1e-9)
-        assert np.isclose(np.linalg.det(g), 1.0)
-        for h in group:
-            assert min(np.abs(g @ h - k).max() for k in group) < 1e-9
-    assert Symmetry.parse(symmetry.as_spec()) == symmetry
-
-
-def test_two_continuous_axes_are_every_rotation():
-    assert Symmetry.parse({"x": "any", "y": "any"}).everything
-    assert Symmetry.parse("any").as_spec() == "any"
-
-
-@pytest.mark.parametrize("spec", ["w", "y0x", {"y": "third"}, {"q": "half"}, 3, {"y": True}])
-def test_bad_symmetry_is_refused(spec):
-    with pytest.raises(ValueError, match="symmetry"):
-        Symmetry.parse(spec)
-
-
 def test_shipped_nocs_file_is_the_default_table():
     table = load_category_table(CONFIG / "nocs_categories.yaml")
     assert table == NOCS_CATEGORIES
-    assert [c.name for c in table if c.symmetry == ABOUT_Y] == ["bottle", "bowl", "can"]
+    assert [c.name for c in table if c.continuous_about_y] == ["bottle", "bowl", "can"]
 
 
 def test_table_file_round_trip(tmp_path):

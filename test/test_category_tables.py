@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, Symmetry
+from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.layout import FrameInstance, write_frame
 from posediff_ros.estimator import PoseEstimator
@@ -29,6 +29,7 @@ from posediff_ros.ros.parameters import (
     load_engine,
     node_categories,
 )
+from posediff_ros.symmetry import Symmetry
 
 WORKSHOP = CategoryTable(
     [Category(7, "tote", Symmetry.parse("z2")), Category(9, "bracket"), Category(11, "pipe", Symmetry.parse("y"))]

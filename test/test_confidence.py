@@ -10,15 +10,15 @@ import torch
 from test_estimator import PointMassNet, frame
 
 from posediff_ros.calibrate import run as calibrate
-from posediff_ros.categories import ABOUT_Y, NO_SYMMETRY
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.confidence import PAYLOAD_KEY, Calibration, checkpoint_calibration, fit_isotonic, noise_disagreement
 from posediff_ros.data import generate
 from posediff_ros.estimator import PoseEstimator, SamplerSettings
-from posediff_ros.geometry import REAL275_INTRINSICS, SymmetryBatch, axis_angle_to_matrix
+from posediff_ros.geometry import REAL275_INTRINSICS, axis_angle_to_matrix
 from posediff_ros.metrics import accuracy_at_coverage, auroc, reliability
 from posediff_ros.model import PoseNet
 from posediff_ros.paths import default_model_path
+from posediff_ros.symmetry import ABOUT_Y, NO_SYMMETRY, SymmetryBatch
 from posediff_ros.tracking import TrackingSettings
 
 

@@ -10,19 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from posediff_ros.categories import Category, CategoryTable, Symmetry
+from posediff_ros.categories import Category, CategoryTable
 from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.estimator import FrameError, PoseEstimator, SamplerSettings, align_symmetric, same_representatives
+from posediff_ros.estimator import FrameError, PoseEstimator, SamplerSettings
 from posediff_ros.geometry import (
     REAL275_INTRINSICS,
     Intrinsics,
-    SymmetryBatch,
     axis_angle_to_matrix,
-    mean_rotation,
     pose_to_vector,
 )
 from posediff_ros.labels import LabelEncoding
 from posediff_ros.model import PoseNet
+from posediff_ros.symmetry import Symmetry
 from posediff_ros.tracking import TrackingSettings
 
 K = REAL275_INTRINSICS
@@ -181,18 +180,6 @@ def test_real_network_from_a_checkpoint(tmp_path):
     assert len(result.objects) == 2
     for o in result.objects:
         assert np.allclose(o.R.T @ o.R, np.eye(3), atol=1e-5) and np.isfinite(o.t).all()
-
-
-def test_symmetric_alignment_keeps_the_axis_and_follows_the_reference():
-    R = axis_angle_to_matrix(torch.tensor([0.4, 1.0, -0.3])).numpy()
-    reference = axis_angle_to_matrix(torch.tensor([0.1, 2.5, 0.0])).numpy()
-    aligned = align_symmetric(R, reference)
-    np.testing.assert_allclose(aligned.T @ aligned, np.eye(3), atol=1e-6)
-    np.testing.assert_allclose(aligned[:, 1], R[:, 1], atol=1e-6)
-    turns = [axis_angle_to_matrix(torch.tensor([0.0, a, 0.0])).numpy() for a in np.linspace(0, 2 * np.pi, 73)]
-    best = max((R @ turn for turn in turns), key=lambda c: c[:, 0] @ reference[:, 0])
-    assert aligned[:, 0] @ reference[:, 0] >= best[:, 0] @ reference[:, 0] - 1e-6
-    np.testing.assert_allclose(align_symmetric(aligned, reference), aligned, atol=1e-6)  # stable frame to frame
 
 
 def test_auto_start_follows_the_checkpoints_regression_head(tmp_path):
@@ -407,28 +394,3 @@ def test_a_track_is_kept_when_the_regression_head_gives_an_equivalent_pose():
     estimator.estimate(depth, labels, K)
     net.regressed = torch.stack([HALF_TURN_Z, HALF_TURN_Z])  # the same pose for the tote, 180° off for the mug
     assert [o.tracked for o in estimator.estimate(depth, labels, K).objects] == [True, False]
-
-
-def test_samples_on_different_equivalent_poses_average_to_one_of_them():
-    R = axis_angle_to_matrix(torch.tensor([0.4, -0.3, 0.2]))
-    wobble = axis_angle_to_matrix(
-        torch.tensor([[0.0, 0.0, 0.0], [0.05, 0.0, 0.0], [0.0, -0.05, 0.0], [0.0, 0.0, 0.05]])
-    )
-    samples = (R @ wobble @ torch.stack([torch.eye(3), HALF_TURN_Z, torch.eye(3), HALF_TURN_Z]))[None]
-    aligned = same_representatives(samples, SymmetryBatch.of([Symmetry.parse("z2")]))
-    assert degrees_between(mean_rotation(aligned)[0].numpy(), R.numpy()) < 3.0
-    assert degrees_between(mean_rotation(samples)[0].numpy(), R.numpy()) > 45.0  # what averaging alone gives
-    assert same_representatives(samples, SymmetryBatch.of([Symmetry()])) is samples
-
-
-def test_alignment_under_a_flip_and_a_continuous_axis():
-    """A can that is the same upside down (y: any, x: half): +y goes to the reference's side,
-    then x is the one closest to the reference's."""
-    can = Symmetry.parse({"x": "half", "y": "any"})
-    reference = axis_angle_to_matrix(torch.tensor([0.2, 0.5, -0.1])).numpy()
-    flipped = reference @ axis_angle_to_matrix(torch.tensor([np.pi, 0.0, 0.0])).numpy()
-    R = flipped @ axis_angle_to_matrix(torch.tensor([0.0, 1.1, 0.0])).numpy()  # turned about its own +y
-    aligned = align_symmetric(R, reference, can)
-    np.testing.assert_allclose(aligned, reference, atol=1e-6)
-    np.testing.assert_allclose(align_symmetric(R, reference, Symmetry.parse("any")), reference)
-    np.testing.assert_array_equal(align_symmetric(R, reference, Symmetry()), R)

@@ -10,7 +10,7 @@ from matplotlib.image import imread
 from scipy.spatial.transform import Rotation
 
 from posediff_ros import checkpoint, paths
-from posediff_ros.categories import ABOUT_Y, NO_SYMMETRY, NOCS_CATEGORIES
+from posediff_ros.categories import NOCS_CATEGORIES
 from posediff_ros.checkpoint import CheckpointError, checkpoint_file, save_checkpoint
 from posediff_ros.confidence import PAYLOAD_KEY, Calibration
 from posediff_ros.data import generate
@@ -18,10 +18,10 @@ from posediff_ros.data.layout import SyntheticDataset
 from posediff_ros.data.overview import CATEGORY_COLOURS, ESTIMATE_COLOUR, estimate_image
 from posediff_ros.estimator import FrameEstimate, ObjectPose, SkippedObject
 from posediff_ros.evaluate import FAILURE_PICTURES, results_table, run, score_frame
-from posediff_ros.geometry import SymmetryBatch
 from posediff_ros.metrics import THRESHOLDS, error_pose_changes, jitter_table, threshold_name
 from posediff_ros.model import PoseNet
 from posediff_ros.plots import relative_yaw_pitch_roll
+from posediff_ros.symmetry import ABOUT_Y, NO_SYMMETRY, SymmetryBatch
 
 
 @pytest.fixture(scope="module")

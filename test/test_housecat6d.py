@@ -94,7 +94,7 @@ def test_category_table_is_the_toolbox_ids_with_round_objects_symmetric():
     assert HOUSECAT6D_CATEGORIES.names == [
         "box", "bottle", "can", "cup", "remote", "teapot", "cutlery", "glass", "shoe", "tube",
     ]  # fmt: skip
-    assert [c.name for c in HOUSECAT6D_CATEGORIES if c.symmetric] == ["bottle", "can", "glass"]
+    assert [c.name for c in HOUSECAT6D_CATEGORIES if c.continuous_about_y] == ["bottle", "can", "glass"]
     assert HouseCat6DDataset.categories is HOUSECAT6D_CATEGORIES
 
 

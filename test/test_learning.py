@@ -12,6 +12,7 @@ from posediff_ros.diffusion import ScaledScore, sample_ddim
 from posediff_ros.geometry import axis_angle_to_matrix, centre_points, geodesic_angle, pose_to_vector, vector_to_pose
 from posediff_ros.model import EncoderConfig, ModelConfig, PoseNet
 from posediff_ros.objective import TrainingObjective
+from posediff_ros.symmetry import SymmetryBatch
 
 NUM_POINTS = 128
 MAX_ANGLE = np.pi / 2  # rotations up to 90 degrees keep the run short
@@ -68,14 +69,14 @@ def test_tiny_joint_training_reduces_losses_and_pose_error():
     model = PoseNet(SMALL)
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
     val_points, val_target = make_batch(64, torch.Generator().manual_seed(99), np.random.default_rng(99))
-    symmetric = torch.zeros(32, dtype=torch.bool)
+    no_symmetry = SymmetryBatch.from_flags(torch.zeros(32, dtype=torch.bool))
 
     # Stage 1: regression pre-training.
     regression = TrainingObjective(model, "pretrain")
     pretrain = []
     for _ in range(150):
         points, target = make_batch(32, generator, rng)
-        loss = regression(points, target, symmetric)["total"]
+        loss = regression(points, target, no_symmetry)["total"]
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -88,7 +89,7 @@ def test_tiny_joint_training_reduces_losses_and_pose_error():
     score_losses = []
     for _ in range(250):
         points, target = make_batch(32, generator, rng)
-        terms = joint(points, target, symmetric)
+        terms = joint(points, target, no_symmetry)
         optimiser.zero_grad()
         terms["total"].backward()
         optimiser.step()

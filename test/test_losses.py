@@ -1,11 +1,15 @@
 import math
 
 import torch
+from rotations import random_rotation
 
 from posediff_ros.diffusion import ScoreMatchingLoss, VESchedule
-from posediff_ros.geometry import axis_angle_to_matrix, pose_to_vector, random_rotation
+from posediff_ros.geometry import axis_angle_to_matrix, pose_to_vector
 from posediff_ros.model import PoseNet
 from posediff_ros.objective import RegressionLoss, TrainingObjective
+from posediff_ros.symmetry import SymmetryBatch
+
+NONE, ABOUT_Y = SymmetryBatch.from_flags([False] * 4), SymmetryBatch.from_flags([True] * 4)
 
 
 def test_schedule_matches_the_baseline_numbers():
@@ -18,22 +22,22 @@ def test_regression_loss_on_known_poses():
     R = random_rotation(4, generator=torch.Generator().manual_seed(0))
     t = torch.zeros(4, 3)
     loss = RegressionLoss()
-    exact = loss(pose_to_vector(R, t), pose_to_vector(R, t), torch.zeros(4, dtype=torch.bool))
+    exact = loss(pose_to_vector(R, t), pose_to_vector(R, t), NONE)
     assert exact["total"] < 1e-5
 
     tilt = axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 6]))  # 30 deg about the object's z
     shift = torch.tensor([0.03, 0.0, -0.04])  # 5 cm
     pred = pose_to_vector(R @ tilt, t + shift)
-    asym = loss(pred, pose_to_vector(R, t), torch.zeros(4, dtype=torch.bool))
+    asym = loss(pred, pose_to_vector(R, t), NONE)
     assert math.isclose(asym["rotation"].item(), math.pi / 6, rel_tol=1e-3)
     assert math.isclose(asym["translation"].item(), 0.05**2, rel_tol=1e-4)
     assert math.isclose(asym["total"].item(), math.pi / 6 + 0.0025, rel_tol=1e-3)
 
     about_y = axis_angle_to_matrix(torch.tensor([0.0, 1.2, 0.0]))
-    symmetric = loss(pose_to_vector(R @ about_y, t), pose_to_vector(R, t), torch.ones(4, dtype=torch.bool))
-    assert symmetric["rotation"] < 1e-5  # a turn about +y costs nothing for a symmetric object
+    spun = loss(pose_to_vector(R @ about_y, t), pose_to_vector(R, t), ABOUT_Y)
+    assert spun["rotation"] < 1e-5  # a turn about +y costs nothing for an object continuous about +y
     # a 30 deg turn about z moves +y by 30 deg
-    tilted = loss(pose_to_vector(R @ tilt, t), pose_to_vector(R, t), torch.ones(4, dtype=torch.bool))
+    tilted = loss(pose_to_vector(R @ tilt, t), pose_to_vector(R, t), ABOUT_Y)
     assert math.isclose(tilted["rotation"].item(), math.pi / 6, rel_tol=1e-3)
 
 
@@ -66,14 +70,14 @@ def test_each_stage_objective_sums_its_terms():
     model.encode = lambda points: torch.zeros(len(points), 1)
     model.regress = lambda feature: x0 + 0.1
     model.score = point_mass_score(x0, model.noise_schedule)
-    points, symmetric = torch.zeros(6, 16, 3), torch.zeros(6, dtype=torch.bool)
+    points, symmetry = torch.zeros(6, 16, 3), SymmetryBatch.from_flags(torch.zeros(6, dtype=torch.bool))
 
-    joint = TrainingObjective(model, "joint")(points, x0, symmetric)
+    joint = TrainingObjective(model, "joint")(points, x0, symmetry)
     assert joint["score"] < 1e-8
     expected = joint["regression_rotation"] + joint["regression_translation"] + joint["score"]
     assert torch.isclose(joint["total"], expected)
     assert math.isclose(joint["regression_translation"].item(), 0.03, rel_tol=1e-4)
-    pretrain = TrainingObjective(model, "pretrain")(points, x0, symmetric)
+    pretrain = TrainingObjective(model, "pretrain")(points, x0, symmetry)
     assert "score" not in pretrain and torch.isclose(pretrain["total"], joint["total"] - joint["score"])
-    scratch = TrainingObjective(model, "scratch")(points, x0, symmetric)
+    scratch = TrainingObjective(model, "scratch")(points, x0, symmetry)
     assert set(scratch) == {"score", "total"} and scratch["total"] < 1e-8

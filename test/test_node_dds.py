@@ -395,7 +395,7 @@ def test_second_frame_is_sampled_in_tracking_mode(ros, frames):
     # Symmetric objects (bottle, can here) do not spin about their axis: the new x axis is
     # the previous one projected onto the plane normal to the new symmetry axis.
     before, after = rotations(previous), rotations(poses)
-    symmetric = [instance_id(i) for i in instances if NOCS_CATEGORIES.by_id(i.category).symmetric]
+    symmetric = [instance_id(i) for i in instances if NOCS_CATEGORIES.by_id(i.category).continuous_about_y]
     assert symmetric
     for name in symmetric:
         x, y = before[name][:, 0], after[name][:, 1]

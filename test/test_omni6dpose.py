@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from posediff_ros import evaluate
-from posediff_ros.categories import ABOUT_Y, Symmetry
 from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.data.omni6dpose import (
     Omni6DPoseDataset,
@@ -25,6 +24,7 @@ from posediff_ros.data.omni6dpose import (
     read_omni6dpose_mask,
 )
 from posediff_ros.model import PoseNet
+from posediff_ros.symmetry import ABOUT_Y, Symmetry
 
 EXR_TYPES = {np.dtype(np.uint32): 0, np.dtype(np.float16): 1, np.dtype(np.float32): 2}
 W, H = 8, 20  # more rows than one 16-line ZIP chunk
@@ -170,7 +170,7 @@ def test_symmetry_per_object_and_per_class(root):
     assert box.symmetry == Symmetry(y=4) and not box.symmetric  # j3 differs from its class
     table = Omni6DPoseDataset(root, "rope").categories
     assert table.names == ["bottle", "juice_box", "table"]
-    assert table.by_name("bottle").symmetric
+    assert table.by_name("bottle").continuous_about_y
     assert table.by_name("juice_box").symmetry == Symmetry(y=2)  # two of its three objects
     assert table.by_name("table").symmetry.none
 

@@ -10,7 +10,7 @@ import pytest
 import trimesh
 
 from posediff_ros import demo
-from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, Symmetry, write_category_table
+from posediff_ros.categories import NOCS_CATEGORIES, Category, CategoryTable, write_category_table
 from posediff_ros.checkpoint import checkpoint_categories, load_checkpoint, save_checkpoint
 from posediff_ros.data.generate import main as generate_dataset
 from posediff_ros.data.layout import SyntheticDataset, dataset_categories
@@ -19,6 +19,7 @@ from posediff_ros.data.scene import SceneConfig, sample_scene
 from posediff_ros.data.shapes import load_category_meshes, load_mesh
 from posediff_ros.data.stream import SyntheticPoseStream
 from posediff_ros.model import PoseNet
+from posediff_ros.symmetry import Symmetry
 from posediff_ros.train import main as train
 from posediff_ros.train_config import TrainConfig
 from posediff_ros.train_data import run_categories, training_frames

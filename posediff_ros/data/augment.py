@@ -39,7 +39,7 @@ class Augmentations:
     enabled: bool = True
     scale_prob: float = 0.3
     scale_range: tuple[float, float] = (0.8, 1.2)
-    """Per-axis box scale factor, uniform; one factor for x and z of y-symmetric objects."""
+    """Per-axis box scale factor, uniform; one factor for x and z of objects continuous about +y."""
     taper_prob: float = 0.3
     taper_range: tuple[float, float] = (0.8, 1.2)
     """x-z scale factors at the bottom (y = -h/2) and top (y = +h/2), each uniform, independent."""
@@ -80,7 +80,7 @@ def augment(
         # A surface of revolution stays one only when x and z scale alike; this covers a
         # mug seen without its handle too (its sample is flagged symmetric), whose visible
         # body would otherwise show an ellipse that gives away the rotation about y.
-        if category.symmetric or bool(sample["symmetric"]):
+        if category.continuous_about_y or bool(sample["symmetric"]):
             factors[2] = factors[0]
         local *= factors
         size *= factors

@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..categories import ABOUT_Y, Category, CategoryTable
+from ..categories import Category, CategoryTable
 from ..geometry import Intrinsics, project_to_so3
 from ..labels import panoptic_label
+from ..symmetry import ABOUT_Y
 from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask, read_nocs_depth, read_nocs_label, read_nocs_mask
 
@@ -88,7 +89,7 @@ def housecat6d_instances(gts: dict, source: str = "label.pkl") -> list[FrameInst
             R[i],
             T[i],
             sizes[i],
-            HOUSECAT6D_CATEGORIES.by_id(class_id).symmetric,
+            HOUSECAT6D_CATEGORIES.by_id(class_id).continuous_about_y,
         )
         for i, (class_id, inst_id) in enumerate(zip(class_ids, instance_ids, strict=True))
     ]

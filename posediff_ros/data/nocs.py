@@ -140,7 +140,7 @@ def nocs_instances(gts: dict, model_sizes: Mapping[str, np.ndarray] | None = Non
                 "NOCS label without `size` and no model_sizes entry for its model: size set to NaN", stacklevel=2
             )
             extents = np.full(3, np.nan)
-        symmetric = NOCS_CATEGORIES.by_id(class_id).symmetric or (class_id == MUG and handles[i] == 0)
+        symmetric = NOCS_CATEGORIES.by_id(class_id).continuous_about_y or (class_id == MUG and handles[i] == 0)
         instances.append(
             FrameInstance(
                 panoptic_label(class_id, inst_id),

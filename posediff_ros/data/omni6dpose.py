@@ -44,9 +44,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..categories import NO_SYMMETRY, Category, CategoryTable, Symmetry
+from ..categories import Category, CategoryTable
 from ..geometry import Intrinsics, quaternion_to_matrix
 from ..labels import panoptic_label
+from ..symmetry import NO_SYMMETRY, Symmetry
 from .layout import Frame, FrameInstance
 from .nocs import panoptic_mask
 

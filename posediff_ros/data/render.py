@@ -194,7 +194,7 @@ def render_frame(
         if obj.label not in present:
             continue
         category = scene.table.by_id(obj.category_id)
-        symmetric = category.symmetric or (
+        symmetric = category.continuous_about_y or (
             category.name == "mug" and _has_handle(obj) and not handle_visible(rendering, i, handle_min_pixels)
         )
         R, t = camera.object_pose(obj)

@@ -33,6 +33,7 @@ from ..checkpoint import CheckpointError, checkpoint_file, save_checkpoint
 from ..metrics import pose_errors, summarize, threshold_name
 from ..model import PoseNet
 from ..settings import described
+from ..symmetry import SymmetryBatch
 from .stamps import stamp_ns
 from .synthetic_camera import SYMMETRIC_TAG, CameraParameters
 
@@ -65,7 +66,7 @@ class Accuracy:
                 _position(estimated_pose)[None],
                 _rotation(truth_pose)[None],
                 _position(truth_pose)[None],
-                [symmetric],
+                SymmetryBatch.from_flags([symmetric]),
             )
             self.rotation_deg.append(float(rotation[0]))
             self.translation_cm.append(float(translation[0]))

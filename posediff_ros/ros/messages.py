@@ -15,7 +15,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from ..estimator import ObjectPose
-from ..geometry import rotation_6d_to_matrix
+from ..geometry import rotation_6d_columns_to_matrix
 from ..labels import LabelEncoding
 
 FIXED_COVARIANCE = np.diag([0.02**2] * 3 + [np.deg2rad(10.0) ** 2] * 3)
@@ -71,7 +71,7 @@ def pose_covariance(pose: ObjectPose) -> np.ndarray:
     if pose.samples is None or len(pose.samples) < 2:
         return FIXED_COVARIANCE.copy()
     samples = np.asarray(pose.samples, float)
-    R_k = rotation_6d_to_matrix(torch.from_numpy(samples[:, :6])).numpy()
+    R_k = rotation_6d_columns_to_matrix(torch.from_numpy(samples[:, :6])).numpy()
     rotvec = Rotation.from_matrix(R_k @ pose.R.T).as_rotvec()
     deviations = np.concatenate((samples[:, 6:9] - pose.t, rotvec), axis=1)
     covariance = deviations.T @ deviations / (len(samples) - 1)
