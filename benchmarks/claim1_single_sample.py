@@ -12,7 +12,6 @@ table.md and claim1_single_sample.png into --out.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,14 +23,13 @@ from common import (  # noqa: E402
     PAPER_NOTE,
     THRESHOLD_KEYS,
     THRESHOLD_LABELS,
-    add_common_arguments,
+    claim_inputs,
+    claim_parser,
     evaluate_setting,
-    header,
-    load_frames,
     markdown_table,
-    model_or_exit,
     number,
     percent,
+    save_figure,
     write_outputs,
 )
 
@@ -138,14 +136,11 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     axes[2].set(xticks=positions, ylabel="frames/s of estimate()", title="speed")
     axes[2].set_xticklabels([r["name"] for r in results], rotation=20, ha="right", fontsize=8)
     axes[2].legend()
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, NAME)
+    parser = claim_parser(__doc__, NAME)
     defaults = SamplerSettings()
     parser.add_argument(
         "--pooled",
@@ -166,9 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--track-steps", type=int, default=defaults.track_steps, help="DDIM steps when tracking")
     args = parser.parse_args(argv)
 
-    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
-    frames = load_frames(args.data, args.max_frames)
-    info = header(args, device, checkpoint, frames)
+    device, checkpoint, frames, info = claim_inputs(args)
     results = []
     for row in rows(args.pooled, args.guided):
         settings = SamplerSettings(
@@ -187,7 +180,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     table = format_table(results)
     print(f"\nClaim 1 (Table 2): accuracy (%) and FPS, single-frame / tracking\n\n{table}\n\n{PAPER_NOTE}")
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(
         results,
         args.out / f"{NAME}.png",

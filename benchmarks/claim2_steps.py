@@ -10,7 +10,6 @@ log x) into --out.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,14 +20,13 @@ from common import (  # noqa: E402
     PAPER_NOTE,
     THRESHOLD_KEYS,
     THRESHOLD_LABELS,
-    add_common_arguments,
+    claim_inputs,
+    claim_parser,
     evaluate_setting,
-    header,
-    load_frames,
     markdown_table,
-    model_or_exit,
     number,
     percent,
+    save_figure,
     write_outputs,
 )
 
@@ -108,20 +106,15 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, NAME)
+    parser = claim_parser(__doc__, NAME)
     parser.add_argument("--steps", type=int, nargs="+", default=PAPER_STEPS, help="DDIM step counts to compare")
     args = parser.parse_args(argv)
 
-    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
-    frames = load_frames(args.data, args.max_frames)
-    info = header(args, device, checkpoint, frames)
+    device, checkpoint, frames, info = claim_inputs(args)
     results = []
     for name, scaling in GUIDANCE.items():
         for steps in args.steps:
@@ -132,7 +125,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     table = format_table(results)
     print(f"\nClaim 2 (Table S1): single-frame K=1 accuracy (%) and FPS vs DDIM steps\n\n{table}\n\n{PAPER_NOTE}")
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(
         results,
         args.out / f"{NAME}.png",

@@ -1,5 +1,5 @@
 """Helpers shared by the claim benchmarks (benchmarks/claim*.py): options, the engine over a
-dataset under one SamplerSettings, markdown tables and the JSON/table outputs.
+dataset under one SamplerSettings, markdown tables, figures and the JSON/table outputs.
 
 Accuracy and FPS come from posediff_ros.evaluate (evaluate_frames, results_table), so the
 benchmarks measure exactly what `evaluate` reports.
@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
 from machine import describe_machine  # benchmarks/ is on sys.path: the claim scripts put it there
 
@@ -31,8 +32,11 @@ PAPER_NOTE = (
 )
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    """--data, --checkpoint, --device, --max-frames, --seed and --out (default outputs/benchmarks/<name>/)."""
+def claim_parser(description: str, name: str) -> argparse.ArgumentParser:
+    """A claim benchmark's parser (`description`: its docstring) with the options every one that
+    measures the engine takes: --data, --checkpoint, --device, --max-frames, --seed and --out
+    (default outputs/benchmarks/<name>/)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--data",
         type=Path,
@@ -44,6 +48,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
     parser.add_argument("--seed", type=int, default=0, help="seed of every estimator (the same for every setting)")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks") / name, help="output folder")
+    return parser
 
 
 def model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
@@ -114,6 +119,14 @@ def header(args: argparse.Namespace, device: torch.device, checkpoint: Path, fra
     return info
 
 
+def claim_inputs(args: argparse.Namespace) -> tuple[torch.device, Path, list[Frame], dict]:
+    """Device, checkpoint file, frames and printed header (see `header`) of the options of
+    `claim_parser`; a missing or unreadable checkpoint exits before the dataset is read."""
+    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)
+    frames = load_frames(args.data, args.max_frames)
+    return device, checkpoint, frames, header(args, device, checkpoint, frames)
+
+
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
@@ -127,6 +140,16 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def save_figure(fig: plt.Figure, path: Path, title: str | None = None) -> None:
+    """Save `fig` (under the overall `title`, if given) as `path` at 100 dpi, making its folder,
+    and close it (pyplot keeps every open figure alive)."""
+    if title is not None:
+        fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def write_outputs(out: Path, summary: dict, table: str) -> None:
