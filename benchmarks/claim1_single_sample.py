@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
-    THRESHOLD_LABELS,
     claim_inputs,
     claim_parser,
     evaluate_setting,
@@ -86,15 +86,7 @@ def pair(result: dict, key: str, fmt) -> str:
 
 
 def format_table(results: list[dict]) -> str:
-    columns = [
-        "setting",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
-        "FPS",
-        "paper row (REAL275)",
-        "paper 5°2cm",
-        "paper 10°2cm",
-        "paper FPS",
-    ]
+    columns = ["setting", *ACCURACY_COLUMNS, "FPS", "paper row (REAL275)", "paper 5°2cm", "paper 10°2cm", "paper FPS"]
     lines = []
     for r in results:
         measured = {mode: {**r[mode]["table"]["mean"], "fps": r[mode]["speed"]["fps"]} for mode in MODES}
@@ -123,7 +115,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
             ax.bar(x + (i - (len(results) - 1) / 2) * width, values, width, label=r["name"])
         ax.set(
             xticks=x,
-            xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+            xticklabels=ACCURACY_COLUMNS,
             ylim=(0, 100),
             ylabel="mean accuracy over categories (%)",
             title=f"{mode} frame" if mode == "single" else mode,
@@ -187,8 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{args.sampler} {args.steps} steps, {info['machine']}",
     )
     summary = {**info, "claim": "Table 2", "rows": results, "paper": PAPER, "note": PAPER_NOTE}
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

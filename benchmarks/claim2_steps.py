@@ -17,15 +17,16 @@ import matplotlib.pyplot as plt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
     THRESHOLD_LABELS,
+    accuracy_cells,
     claim_inputs,
     claim_parser,
     evaluate_setting,
     markdown_table,
     number,
-    percent,
     save_figure,
     write_outputs,
 )
@@ -47,15 +48,7 @@ PAPER = {
 
 
 def format_table(results: list[dict]) -> str:
-    columns = [
-        "sampler",
-        "steps",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
-        "FPS",
-        "paper FPS",
-        "paper 5°2cm",
-        "paper 10°2cm",
-    ]
+    columns = ["sampler", "steps", *ACCURACY_COLUMNS, "FPS", "paper FPS", "paper 5°2cm", "paper 10°2cm"]
     lines = []
     for r in results:
         mean = r["table"]["mean"]
@@ -64,7 +57,7 @@ def format_table(results: list[dict]) -> str:
             [
                 r["name"],
                 str(r["settings"]["steps"]),
-                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                *accuracy_cells(mean),
                 number(r["speed"]["fps"], 2),
                 *(["–"] * 3 if paper is None else [f"{v:g}" for v in paper]),
             ]
@@ -139,8 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
             {"scaling": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]} for (s, n), v in PAPER.items()
         ],
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

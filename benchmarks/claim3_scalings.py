@@ -29,16 +29,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
-    THRESHOLD_LABELS,
+    accuracy_cells,
     claim_inputs,
     claim_parser,
     engine,
     evaluate_setting,
     markdown_table,
     number,
-    percent,
     save_figure,
     write_outputs,
 )
@@ -126,7 +126,7 @@ def summarize(objects: list[dict], scaling: str) -> dict:
 def format_table(accuracy: dict, spread: dict) -> str:
     columns = [
         "scaling",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        *ACCURACY_COLUMNS,
         "yaw R̄ (1 = collapsed)",
         "yaw circ. std °",
         "y-axis err. mean °",
@@ -141,7 +141,7 @@ def format_table(accuracy: dict, spread: dict) -> str:
         lines.append(
             [
                 scaling,
-                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                *accuracy_cells(mean),
                 number(s.get("resultant_length"), 2),
                 number(s.get("circular_std_deg")),
                 number(s.get("y_error_mean_deg")),
@@ -168,7 +168,7 @@ def plot(accuracy: dict, objects: list[dict], path: Path, title: str) -> None:
         axes[2].plot(y_error, np.arange(1, len(y_error) + 1) / max(1, len(y_error)), label=scaling)
     axes[0].set(
         xticks=x,
-        xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+        xticklabels=ACCURACY_COLUMNS,
         ylim=(0, 100),
         ylabel="mean accuracy over categories (%)",
         title="accuracy, K=1",
@@ -234,8 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
         "paper": PAPER,
         "note": PAPER_NOTE,
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

@@ -240,8 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         "runs": analysis,
         "paper": PAPER,
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from posediff_ros.model import PoseNet
 
 THRESHOLD_KEYS = [threshold_name(d, c) for d, c in THRESHOLDS]
 THRESHOLD_LABELS = {threshold_name(d, c): f"{d:g}°{c:g}cm" for d, c in THRESHOLDS}
+ACCURACY_COLUMNS = [THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS]  # headers of the accuracy columns and bars
 TEST_SET_COMMAND = "generate_dataset --split test --scenes 60 --frames 5 --seed 1 --out data/test"
 PAPER_NOTE = (
     "paper: REAL275 (real depth, Mask R-CNN masks, RTX 4090); measured: synthetic held-out test set with "
@@ -135,6 +136,12 @@ def number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def accuracy_cells(accuracy: dict[str, float | None]) -> list[str]:
+    """Table cells of `accuracy` (threshold name -> fraction of instances), as percentages in the
+    order of ACCURACY_COLUMNS."""
+    return [percent(accuracy[k]) for k in THRESHOLD_KEYS]
+
+
 def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     """A GitHub markdown table (also readable as plain text)."""
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
@@ -152,9 +159,11 @@ def save_figure(fig: plt.Figure, path: Path, title: str | None = None) -> None:
     plt.close(fig)
 
 
-def write_outputs(out: Path, summary: dict, table: str) -> None:
-    """results.json (inf/NaN as null) and table.md into `out`; prints where they went."""
+def write_outputs(out: Path, summary: dict, table: str) -> dict:
+    """results.json (inf/NaN as null) and table.md into `out`; prints where they went and returns
+    `summary` (what a claim benchmark's main returns)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(finite_or_none(summary), indent=1, allow_nan=False) + "\n")
     (out / "table.md").write_text(table + "\n")
     print(f"wrote {out / 'results.json'}, {out / 'table.md'} and the plots in {out}")
+    return summary
