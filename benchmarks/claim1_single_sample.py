@@ -12,7 +12,6 @@ table.md and claim1_single_sample.png into --out.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,17 +20,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
-    THRESHOLD_LABELS,
-    add_common_arguments,
+    claim_inputs,
+    claim_parser,
     evaluate_setting,
-    header,
-    load_frames,
     markdown_table,
-    model_or_exit,
     number,
     percent,
+    save_figure,
     write_outputs,
 )
 
@@ -88,15 +86,7 @@ def pair(result: dict, key: str, fmt) -> str:
 
 
 def format_table(results: list[dict]) -> str:
-    columns = [
-        "setting",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
-        "FPS",
-        "paper row (REAL275)",
-        "paper 5°2cm",
-        "paper 10°2cm",
-        "paper FPS",
-    ]
+    columns = ["setting", *ACCURACY_COLUMNS, "FPS", "paper row (REAL275)", "paper 5°2cm", "paper 10°2cm", "paper FPS"]
     lines = []
     for r in results:
         measured = {mode: {**r[mode]["table"]["mean"], "fps": r[mode]["speed"]["fps"]} for mode in MODES}
@@ -125,7 +115,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
             ax.bar(x + (i - (len(results) - 1) / 2) * width, values, width, label=r["name"])
         ax.set(
             xticks=x,
-            xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+            xticklabels=ACCURACY_COLUMNS,
             ylim=(0, 100),
             ylabel="mean accuracy over categories (%)",
             title=f"{mode} frame" if mode == "single" else mode,
@@ -138,14 +128,11 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     axes[2].set(xticks=positions, ylabel="frames/s of estimate()", title="speed")
     axes[2].set_xticklabels([r["name"] for r in results], rotation=20, ha="right", fontsize=8)
     axes[2].legend()
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, NAME)
+    parser = claim_parser(__doc__, NAME)
     defaults = SamplerSettings()
     parser.add_argument(
         "--pooled",
@@ -166,9 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--track-steps", type=int, default=defaults.track_steps, help="DDIM steps when tracking")
     args = parser.parse_args(argv)
 
-    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
-    frames = load_frames(args.data, args.max_frames)
-    info = header(args, device, checkpoint, frames)
+    device, checkpoint, frames, info = claim_inputs(args)
     results = []
     for row in rows(args.pooled, args.guided):
         settings = SamplerSettings(
@@ -187,7 +172,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     table = format_table(results)
     print(f"\nClaim 1 (Table 2): accuracy (%) and FPS, single-frame / tracking\n\n{table}\n\n{PAPER_NOTE}")
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(
         results,
         args.out / f"{NAME}.png",
@@ -195,8 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{args.sampler} {args.steps} steps, {info['machine']}",
     )
     summary = {**info, "claim": "Table 2", "rows": results, "paper": PAPER, "note": PAPER_NOTE}
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ log x) into --out.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,17 +17,17 @@ import matplotlib.pyplot as plt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
     THRESHOLD_LABELS,
-    add_common_arguments,
+    accuracy_cells,
+    claim_inputs,
+    claim_parser,
     evaluate_setting,
-    header,
-    load_frames,
     markdown_table,
-    model_or_exit,
     number,
-    percent,
+    save_figure,
     write_outputs,
 )
 
@@ -49,15 +48,7 @@ PAPER = {
 
 
 def format_table(results: list[dict]) -> str:
-    columns = [
-        "sampler",
-        "steps",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
-        "FPS",
-        "paper FPS",
-        "paper 5°2cm",
-        "paper 10°2cm",
-    ]
+    columns = ["sampler", "steps", *ACCURACY_COLUMNS, "FPS", "paper FPS", "paper 5°2cm", "paper 10°2cm"]
     lines = []
     for r in results:
         mean = r["table"]["mean"]
@@ -66,7 +57,7 @@ def format_table(results: list[dict]) -> str:
             [
                 r["name"],
                 str(r["settings"]["steps"]),
-                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                *accuracy_cells(mean),
                 number(r["speed"]["fps"], 2),
                 *(["–"] * 3 if paper is None else [f"{v:g}" for v in paper]),
             ]
@@ -108,20 +99,15 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, NAME)
+    parser = claim_parser(__doc__, NAME)
     parser.add_argument("--steps", type=int, nargs="+", default=PAPER_STEPS, help="DDIM step counts to compare")
     args = parser.parse_args(argv)
 
-    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
-    frames = load_frames(args.data, args.max_frames)
-    info = header(args, device, checkpoint, frames)
+    device, checkpoint, frames, info = claim_inputs(args)
     results = []
     for name, scaling in GUIDANCE.items():
         for steps in args.steps:
@@ -132,7 +118,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     table = format_table(results)
     print(f"\nClaim 2 (Table S1): single-frame K=1 accuracy (%) and FPS vs DDIM steps\n\n{table}\n\n{PAPER_NOTE}")
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(
         results,
         args.out / f"{NAME}.png",
@@ -147,8 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
             {"scaling": s, "steps": n, "fps": v[0], "5deg2cm": v[1], "10deg2cm": v[2]} for (s, n), v in PAPER.items()
         ],
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ CDFs) and claim3_rotation_samples.png (Mollweide map of one object's samples per
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,18 +29,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    ACCURACY_COLUMNS,
     PAPER_NOTE,
     THRESHOLD_KEYS,
-    THRESHOLD_LABELS,
-    add_common_arguments,
+    accuracy_cells,
+    claim_inputs,
+    claim_parser,
     engine,
     evaluate_setting,
-    header,
-    load_frames,
     markdown_table,
-    model_or_exit,
     number,
-    percent,
+    save_figure,
     write_outputs,
 )
 
@@ -128,7 +126,7 @@ def summarize(objects: list[dict], scaling: str) -> dict:
 def format_table(accuracy: dict, spread: dict) -> str:
     columns = [
         "scaling",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
+        *ACCURACY_COLUMNS,
         "yaw R̄ (1 = collapsed)",
         "yaw circ. std °",
         "y-axis err. mean °",
@@ -143,7 +141,7 @@ def format_table(accuracy: dict, spread: dict) -> str:
         lines.append(
             [
                 scaling,
-                *(percent(mean[k]) for k in THRESHOLD_KEYS),
+                *accuracy_cells(mean),
                 number(s.get("resultant_length"), 2),
                 number(s.get("circular_std_deg")),
                 number(s.get("y_error_mean_deg")),
@@ -170,7 +168,7 @@ def plot(accuracy: dict, objects: list[dict], path: Path, title: str) -> None:
         axes[2].plot(y_error, np.arange(1, len(y_error) + 1) / max(1, len(y_error)), label=scaling)
     axes[0].set(
         xticks=x,
-        xticklabels=[THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS],
+        xticklabels=ACCURACY_COLUMNS,
         ylim=(0, 100),
         ylabel="mean accuracy over categories (%)",
         title="accuracy, K=1",
@@ -184,14 +182,11 @@ def plot(accuracy: dict, objects: list[dict], path: Path, title: str) -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_arguments(parser, NAME)
+    parser = claim_parser(__doc__, NAME)
     defaults = SamplerSettings()
     parser.add_argument("--scalings", nargs="+", choices=SCALINGS, default=DEFAULT_SCALINGS)
     parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps")
@@ -199,9 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--objects", type=int, default=30, help="at most this many symmetric objects for diversity")
     args = parser.parse_args(argv)
 
-    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)  # a clear exit before any work
-    frames = load_frames(args.data, args.max_frames)
-    info = header(args, device, checkpoint, frames)
+    device, checkpoint, frames, info = claim_inputs(args)
     base = SamplerSettings(steps=args.steps, num_samples=1, start="noise")  # the paper's sampling
     accuracy = {
         s: evaluate_setting(checkpoint, device, frames, replace(base, scaling=s), tracking=False, seed=args.seed)
@@ -215,7 +208,6 @@ def main(argv: list[str] | None = None) -> dict:
         f"\nClaim 3 (Table S2, Fig. 9/S3): K=1 accuracy (%) and spread of {args.samples} samples per symmetric "
         f"object, {args.steps}-step DDIM\n\n{table}\n\n{PAPER_NOTE}"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(
         accuracy,
         objects,
@@ -242,8 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
         "paper": PAPER,
         "note": PAPER_NOTE,
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

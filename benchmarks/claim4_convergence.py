@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import markdown_table, number, percent, write_outputs  # noqa: E402
+from common import markdown_table, number, percent, save_figure, write_outputs  # noqa: E402
 from machine import describe_machine  # noqa: E402
 
 from posediff_ros import train  # noqa: E402
@@ -163,8 +163,7 @@ def plot(curves: dict[str, Curve], regression: Curve | None, metric: str, path: 
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def training_overrides(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -228,7 +227,6 @@ def main(argv: list[str] | None = None) -> dict:
         f"\nClaim 4 (Fig. 4b, Table 1): validation {metric}, budget {args.budget} steps, seed {args.seed}\n\n"
         f"{table}\n\npaper: {json.dumps(PAPER, ensure_ascii=False)}"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
     plot(curves, regression, metric, args.out / f"{NAME}.png", f"Fig. 4b: {args.budget}-step budget, seed {args.seed}")
     summary = {
         "claim": "Figure 4b, Table 1",
@@ -242,8 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         "runs": analysis,
         "paper": PAPER,
     }
-    write_outputs(args.out, summary, table)
-    return summary
+    return write_outputs(args.out, summary, table)
 
 
 if __name__ == "__main__":

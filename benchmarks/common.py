@@ -1,5 +1,5 @@
 """Helpers shared by the claim benchmarks (benchmarks/claim*.py): options, the engine over a
-dataset under one SamplerSettings, markdown tables and the JSON/table outputs.
+dataset under one SamplerSettings, markdown tables, figures and the JSON/table outputs.
 
 Accuracy and FPS come from posediff_ros.evaluate (evaluate_frames, results_table), so the
 benchmarks measure exactly what `evaluate` reports.
@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
 from machine import describe_machine  # benchmarks/ is on sys.path: the claim scripts put it there
 
@@ -24,6 +25,7 @@ from posediff_ros.model import PoseNet
 
 THRESHOLD_KEYS = [threshold_name(d, c) for d, c in THRESHOLDS]
 THRESHOLD_LABELS = {threshold_name(d, c): f"{d:g}°{c:g}cm" for d, c in THRESHOLDS}
+ACCURACY_COLUMNS = [THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS]  # headers of the accuracy columns and bars
 TEST_SET_COMMAND = "generate_dataset --split test --scenes 60 --frames 5 --seed 1 --out data/test"
 PAPER_NOTE = (
     "paper: REAL275 (real depth, Mask R-CNN masks, RTX 4090); measured: synthetic held-out test set with "
@@ -31,8 +33,11 @@ PAPER_NOTE = (
 )
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
-    """--data, --checkpoint, --device, --max-frames, --seed and --out (default outputs/benchmarks/<name>/)."""
+def claim_parser(description: str, name: str) -> argparse.ArgumentParser:
+    """A claim benchmark's parser (`description`: its docstring) with the options every one that
+    measures the engine takes: --data, --checkpoint, --device, --max-frames, --seed and --out
+    (default outputs/benchmarks/<name>/)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--data",
         type=Path,
@@ -44,6 +49,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--max-frames", type=int, metavar="N", help="use only the first N frames of the dataset")
     parser.add_argument("--seed", type=int, default=0, help="seed of every estimator (the same for every setting)")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks") / name, help="output folder")
+    return parser
 
 
 def model_or_exit(checkpoint: Path | None, device_name: str) -> tuple[PoseNet, torch.device, Path]:
@@ -114,12 +120,26 @@ def header(args: argparse.Namespace, device: torch.device, checkpoint: Path, fra
     return info
 
 
+def claim_inputs(args: argparse.Namespace) -> tuple[torch.device, Path, list[Frame], dict]:
+    """Device, checkpoint file, frames and printed header (see `header`) of the options of
+    `claim_parser`; a missing or unreadable checkpoint exits before the dataset is read."""
+    _, device, checkpoint = model_or_exit(args.checkpoint, args.device)
+    frames = load_frames(args.data, args.max_frames)
+    return device, checkpoint, frames, header(args, device, checkpoint, frames)
+
+
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
 def number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def accuracy_cells(accuracy: dict[str, float | None]) -> list[str]:
+    """Table cells of `accuracy` (threshold name -> fraction of instances), as percentages in the
+    order of ACCURACY_COLUMNS."""
+    return [percent(accuracy[k]) for k in THRESHOLD_KEYS]
 
 
 def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
@@ -129,9 +149,21 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(out: Path, summary: dict, table: str) -> None:
-    """results.json (inf/NaN as null) and table.md into `out`; prints where they went."""
+def save_figure(fig: plt.Figure, path: Path, title: str | None = None) -> None:
+    """Save `fig` (under the overall `title`, if given) as `path` at 100 dpi, making its folder,
+    and close it (pyplot keeps every open figure alive)."""
+    if title is not None:
+        fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_outputs(out: Path, summary: dict, table: str) -> dict:
+    """results.json (inf/NaN as null) and table.md into `out`; prints where they went and returns
+    `summary` (what a claim benchmark's main returns)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(finite_or_none(summary), indent=1, allow_nan=False) + "\n")
     (out / "table.md").write_text(table + "\n")
     print(f"wrote {out / 'results.json'}, {out / 'table.md'} and the plots in {out}")
+    return summary

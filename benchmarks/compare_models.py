@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import THRESHOLD_KEYS, THRESHOLD_LABELS, markdown_table, number, percent  # noqa: E402
+from common import ACCURACY_COLUMNS, accuracy_cells, markdown_table, number, percent  # noqa: E402
 
 WATCHED = ("camera", "laptop", "mug")  # the categories the shipped models get wrong most
 
 
 def side_by_side(models: dict[str, Path], sets: list[str]) -> str:
-    columns = ["set", "model", *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS), *(f"{c} 10°5cm" for c in WATCHED)]
+    columns = ["set", "model", *ACCURACY_COLUMNS, *(f"{c} 10°5cm" for c in WATCHED)]
     rows = []
     for name in sets:
         for model, directory in models.items():
@@ -38,7 +38,7 @@ def side_by_side(models: dict[str, Path], sets: list[str]) -> str:
                 [
                     name,
                     model,
-                    *(percent(table["mean"][k]) for k in THRESHOLD_KEYS),
+                    *accuracy_cells(table["mean"]),
                     *(percent(per_category[c]["10deg5cm"]) if c in per_category else "–" for c in WATCHED),
                 ]
             )
@@ -47,19 +47,13 @@ def side_by_side(models: dict[str, Path], sets: list[str]) -> str:
 
 def per_category(path: Path) -> str:
     table = json.loads(path.read_text())["table"]
-    columns = [
-        "category",
-        *(THRESHOLD_LABELS[k] for k in THRESHOLD_KEYS),
-        "rotation mean",
-        "translation mean",
-        "instances",
-    ]
+    columns = ["category", *ACCURACY_COLUMNS, "rotation mean", "translation mean", "instances"]
     rows = []
     for name, row in [*table["per_category"].items(), ("**mean**", table["mean"])]:
         rows.append(
             [
                 name,
-                *(percent(row[k]) for k in THRESHOLD_KEYS),
+                *accuracy_cells(row),
                 number(row.get("rotation_mean_deg")) + "°",
                 number(row.get("translation_mean_cm")) + " cm",
                 str(row.get("count", "–")),
