@@ -29,7 +29,6 @@ from .geometry import (
     centre_points,
     mean_rotation,
     pose_to_vector,
-    project_to_so3,
     sample_labelled_points,
     too_few_points,
     vector_to_pose,
@@ -44,10 +43,9 @@ from .symmetry import (
     Symmetry,
     SymmetryBatch,
     align_to_reference,
-    rotation_error,
     same_representatives,
 )
-from .tracking import Track, Tracker, TrackingSettings
+from .tracking import Track, Tracker, TrackingSettings, recheck_tracks, track_start, tracks_use_regression
 
 SAMPLERS = ("ddim", "ode")
 SAMPLING_STARTS = ("auto", "noise", "regression")
@@ -418,7 +416,7 @@ class PoseEstimator:
         # start=regression on an untrained one still starts new objects from it).
         reference = regressed if self.model.regression_head_trained else None
         if reference is not None:
-            previous = self._recheck(previous, reference[0], symmetry)
+            previous = recheck_tracks(previous, reference[0], symmetry, self.tracking)
         fresh = [i for i, p in enumerate(previous) if p is None]
         tracked = [i for i, p in enumerate(previous) if p is not None]
         if fresh and s.start == "regression":
@@ -427,11 +425,12 @@ class PoseEstimator:
         elif fresh:
             x[fresh] = self.sample(feature[fresh], None, s.t_start, s.steps)
         if tracked:
-            R0, t0 = self._track_start(
+            R0, t0 = track_start(
                 [previous[i] for i in tracked],
                 centroid[tracked],
                 None if reference is None else (reference[0][tracked], reference[1][tracked]),
                 [symmetries[i] for i in tracked],
+                self.tracking,
             )
             x[tracked] = self.sample(feature[tracked], pose_to_vector(R0, t0), s.track_t_start, s.track_steps)
         self._synchronize()
@@ -473,49 +472,11 @@ class PoseEstimator:
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The regression head's poses (R, t relative to the centroid) when the start needs them,
         or a track check (only with a trained head); the head is one small MLP pass."""
-        uses_tracks = self.tracking.recheck_angle < 180.0 or self.tracking.track_blend < 1.0
-        checks_tracks = self.model.regression_head_trained and uses_tracks and any(p is not None for p in previous)
+        checks_tracks = self.model.regression_head_trained and tracks_use_regression(self.tracking, previous)
         if self.settings.start != "regression" and not checks_tracks:
             return None
         # Through the pose: the raw 6D output is made orthonormal, as a track's start is.
         return vector_to_pose(self.model.regress(feature).float())
-
-    def _track_start(
-        self,
-        previous: list[tuple[np.ndarray, np.ndarray]],
-        centroid: torch.Tensor,
-        regressed: tuple[torch.Tensor, torch.Tensor] | None,
-        symmetries: list[Symmetry],
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Where tracked objects' sampling starts: R (T, 3, 3), t (T, 3) relative to the centroid.
-
-        The previous pose, blended with this frame's regression estimate (weight 1 - track_blend)
-        when there is one: the previous pose alone lags behind a moving camera, since a
-        short refinement moves a rotation by little.
-        """
-        R0 = np.stack([p[0] for p in previous])
-        t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=self.device) - centroid
-        if regressed is not None and self.tracking.track_blend < 1.0:
-            R_reg = regressed[0].cpu().numpy()
-            # the regression may give any of an object's equivalent poses: take the track's
-            R_reg = align_to_reference(R_reg, R0, SymmetryBatch.of(symmetries))
-            w = self.tracking.track_blend
-            R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
-            t0 = w * t0 + (1.0 - w) * regressed[1]
-        return torch.as_tensor(R0, dtype=torch.float32, device=self.device), t0
-
-    def _recheck(
-        self, previous: list[tuple[np.ndarray, np.ndarray] | None], R_reg: torch.Tensor, symmetry: SymmetryBatch
-    ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """`previous` with the tracks that disagree with this frame's regression estimate dropped."""
-        tracked = [i for i, p in enumerate(previous) if p is not None]
-        if self.tracking.recheck_angle >= 180.0 or not tracked:
-            return previous
-        R_prev = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=R_reg.dtype, device=R_reg.device)
-        errors = rotation_error(R_prev, R_reg[tracked], symmetry.select(tracked))
-        disagree = torch.rad2deg(errors) > self.tracking.recheck_angle
-        dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
-        return [None if i in dropped else p for i, p in enumerate(previous)]
 
     def sample(
         self,

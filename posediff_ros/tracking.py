@@ -15,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from .geometry import project_to_so3
 from .labels import LabelEncoding
 from .settings import check_choices, setting
+from .symmetry import Symmetry, SymmetryBatch, align_to_reference, rotation_error
 
 TRACK_BY = ("label", "centroid")
 
@@ -154,3 +157,56 @@ class Tracker:
         self.ended.difference_update(seen)
         self.tracks.update(seen)
         return sorted(ended)
+
+
+# ----------------------------------------------------------------- where a track starts sampling
+
+Previous = list[tuple[np.ndarray, np.ndarray] | None]
+"""Per object of a frame: its track's last pose (R (3, 3), t (3,) in the camera frame), or None."""
+
+
+def tracks_use_regression(settings: TrackingSettings, previous: Previous) -> bool:
+    """Whether this frame's regression estimate re-checks or steers a track of `previous`."""
+    uses = settings.recheck_angle < 180.0 or settings.track_blend < 1.0
+    return uses and any(p is not None for p in previous)
+
+
+def recheck_tracks(
+    previous: Previous, R_reg: torch.Tensor, symmetry: SymmetryBatch, settings: TrackingSettings
+) -> Previous:
+    """`previous` with the tracks whose rotation is more than `recheck_angle` degrees from this
+    frame's regression estimate R_reg (B, 3, 3), under each object's symmetry, dropped."""
+    tracked = [i for i, p in enumerate(previous) if p is not None]
+    if settings.recheck_angle >= 180.0 or not tracked:
+        return previous
+    R_prev = torch.as_tensor(np.stack([previous[i][0] for i in tracked]), dtype=R_reg.dtype, device=R_reg.device)
+    errors = rotation_error(R_prev, R_reg[tracked], symmetry.select(tracked))
+    disagree = torch.rad2deg(errors) > settings.recheck_angle
+    dropped = {tracked[j] for j in torch.nonzero(disagree).flatten().tolist()}
+    return [None if i in dropped else p for i, p in enumerate(previous)]
+
+
+def track_start(
+    previous: list[tuple[np.ndarray, np.ndarray]],
+    centroid: torch.Tensor,
+    regressed: tuple[torch.Tensor, torch.Tensor] | None,
+    symmetries: list[Symmetry],
+    settings: TrackingSettings,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where T tracked objects' sampling starts: R (T, 3, 3), t (T, 3) relative to their
+    centroids (T, 3), on the centroids' device.
+
+    The previous pose, blended with this frame's regression estimate `regressed` (weight
+    1 - track_blend) when there is one: the previous pose alone lags behind a moving camera,
+    since a short refinement moves a rotation by little.
+    """
+    R0 = np.stack([p[0] for p in previous])
+    t0 = torch.as_tensor(np.stack([p[1] for p in previous]), dtype=torch.float32, device=centroid.device) - centroid
+    if regressed is not None and settings.track_blend < 1.0:
+        R_reg = regressed[0].cpu().numpy()
+        # the regression may give any of an object's equivalent poses: take the track's
+        R_reg = align_to_reference(R_reg, R0, SymmetryBatch.of(symmetries))
+        w = settings.track_blend
+        R0 = project_to_so3(torch.as_tensor(w * R0 + (1.0 - w) * R_reg, dtype=torch.float32)).numpy()
+        t0 = w * t0 + (1.0 - w) * regressed[1]
+    return torch.as_tensor(R0, dtype=torch.float32, device=centroid.device), t0
