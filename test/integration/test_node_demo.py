@@ -15,7 +15,10 @@ import pytest
 
 from posediff_ros.paths import default_model_path
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
+pytestmark = [
+    pytest.mark.ros,
+    pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed"),
+]
 
 
 def test_live_demo_prints_accuracy_and_cleans_up():

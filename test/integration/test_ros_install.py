@@ -23,7 +23,7 @@ import pytest
 from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
 from posediff_ros.model import PoseNet
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.py"))
 needs_rclpy = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
 

@@ -17,8 +17,7 @@ from posediff_ros.data import generate
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import claim1_single_sample  # noqa: E402
 import claim2_steps  # noqa: E402
 import claim3_schedules  # noqa: E402

@@ -16,7 +16,7 @@ from posediff_ros.categories import (
 from posediff_ros.checkpoint import CheckpointError, checkpoint_categories, load_checkpoint, save_checkpoint
 from posediff_ros.model import PoseNet
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 @pytest.mark.parametrize(
