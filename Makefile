@@ -3,7 +3,8 @@
 #
 #   make venv   set up .venv (PyTorch, requirements(-dev).txt, ROS 2 wheels, interfaces)
 #   make lint   ruff check and ruff format --check
-#   make test   lint, then pytest test/
+#   make test   lint, then pytest test/ (unit and integration) on every core
+#   make test-fast  the unit tests only (test/unit: no DDS processes, colcon or training runs)
 #   make demo   the live demo: synthetic camera + estimator node, live accuracy
 #   make clean  remove .venv and all build artefacts
 #   make device-wheels  wheels the GPU machine lacks (.whl/, for scripts/device_train.sh)
@@ -19,7 +20,7 @@ SETUP_INPUTS := scripts/setup_env.sh requirements.txt requirements-dev.txt setup
 # Folders with Python code to lint (only those that exist).
 LINT_DIRS := $(wildcard posediff_ros test benchmarks scripts launch)
 
-.PHONY: venv lint fix test demo clean device-wheels
+.PHONY: venv lint fix test test-fast demo clean device-wheels
 
 venv: $(STAMP)
 
@@ -35,8 +36,14 @@ fix: $(STAMP)
 	$(VENV)/bin/ruff check --fix $(LINT_DIRS)
 	$(VENV)/bin/ruff format $(LINT_DIRS)
 
+# -n auto: one worker per core (pytest-xdist); --dist loadfile keeps a file on one worker,
+# so a module's node process is started once. Each worker has a ROS domain of its own
+# (test/conftest.py).
 test: lint
-	$(PY) -m pytest test/
+	$(PY) -m pytest -n auto --dist loadfile test/
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n auto --dist loadfile test/unit
 
 demo: $(STAMP)
 	$(PY) -m posediff_ros.ros.live_demo

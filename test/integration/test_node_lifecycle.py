@@ -12,9 +12,6 @@ import time
 import pytest
 from test_node_dds import TIMEOUT, Harness, NodeProcess, synthetic_frames, topics_under, wait_until
 
-from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.model import PoseNet
-
 NODE = "/posediff_estimator"
 QUIET = 3.0  # seconds in which an inactive node must publish nothing
 
@@ -24,17 +21,18 @@ class ManagedNodeProcess(NodeProcess):
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    checkpoint = tmp_path_factory.mktemp("model") / "untrained.pt"
-    save_checkpoint(checkpoint, PoseNet())
-    process = ManagedNodeProcess(
-        params={"model_path": str(checkpoint), "device": "cpu", "num_threads": "1", "diagnostics_period": "0.2"},
+def node(untrained_checkpoint, start_module_node):
+    return start_module_node(
+        params={
+            "model_path": str(untrained_checkpoint),
+            "device": "cpu",
+            "num_threads": "1",
+            "diagnostics_period": "0.2",
+        },
         remap=topics_under("/managed"),
+        ready=None,  # unconfigured: it loads the model on `configure`
+        kind=ManagedNodeProcess,
     )
-    try:
-        yield process
-    finally:
-        process.kill()
 
 
 class LifecycleClient:

@@ -20,14 +20,14 @@ import trimesh
 if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)", allow_module_level=True)
 
-from test_node_dds import Harness, NodeProcess, topics_under, wait_until  # noqa: E402
+from test_node_dds import Harness, topics_under, wait_until  # noqa: E402
 from test_user_categories import bracket  # noqa: E402
 
 from posediff_ros.data.layout import SyntheticDataset  # noqa: E402
 from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.ros.messages import track_name  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 # README text -> the test's tiny budget. Images of 320 x 240 as in test_node_dds: a full-size
 # frame is ten UDP fragments, which a loaded machine drops often enough to lose every resend.
@@ -60,7 +60,7 @@ def make_meshes(folder: Path) -> None:
     bracket().export(folder / "bracket" / "l.ply")
 
 
-def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
+def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path, start_node):
     script, node_command = split_node_command(worked_example())
     for text, cut in BUDGET_CUTS.items():
         assert text in script, f"the worked example no longer says {text!r}: update BUDGET_CUTS"
@@ -77,13 +77,12 @@ def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
     assert evaluated and {row.split()[0] for row in evaluated} <= {"tote", "bracket"}, output
 
     model = re.search(r"model_path:=(\S+)", node_command).group(1)
-    node = NodeProcess(
+    node = start_node(
         params={"model_path": str(tmp_path / model), "device": "cpu", "num_threads": "1", "diagnostics_period": "0.5"},
         remap=topics_under("/mine"),
     )
     harness = None
     try:
-        node.wait_for_line(r"ready: model", timeout=90)
         frame = SyntheticDataset(tmp_path / "data" / "mine_val")[0]
         table = {1: "tote", 2: "bracket"}
         expected = {track_name(table[i.category], i.label, LabelEncoding.PANOPTIC) for i in frame.instances}
@@ -93,11 +92,8 @@ def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
         try:
             poses = harness.poses_for(header, timeout=60)
         except AssertionError as error:
-            counters = [
-                {kv.key: kv.value for kv in status.values if kv.key.startswith("frames_")}
-                for m in list(harness.received["diagnostics"])[-1:]
-                for status in m.status
-            ]
+            status = harness.node_status()
+            counters = {kv.key: kv.value for kv in status.values if kv.key.startswith("frames_")} if status else {}
             raise AssertionError(f"{error}; diagnostics {counters}; node output:\n" + "\n".join(node.lines)) from None
         published = {d.id: d.results[0].hypothesis.class_id for d in poses.detections}
         assert published and set(published) <= expected, (published, expected)
@@ -113,4 +109,3 @@ def test_worked_example_from_meshes_to_class_ids_over_dds(tmp_path):
     finally:
         if harness:
             harness.close()
-        node.kill()

@@ -17,7 +17,10 @@ import pytest
 
 from posediff_ros.paths import default_model_path
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
+pytestmark = [
+    pytest.mark.ros,
+    pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed"),
+]
 
 
 SMALL_DEMO = ["--rate", "4", "--width", "160", "--height", "120", "--estimator-param", "num_threads:=1"]

@@ -17,7 +17,7 @@ from posediff_ros.ros.parameters import NODE_PARAMETERS, PARAMETERS, NodeParamet
 from posediff_ros.settings import described
 from posediff_ros.tracking import TrackingSettings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENGINE_SETTINGS = (InferenceSettings, SamplerSettings, TrackingSettings)
 
 

@@ -1,16 +1,19 @@
 """The estimator node as a user runs it: a separate process, real messages over DDS.
 
 One node process (untrained checkpoint) serves the whole module. Each test sends the
-frames it needs (the `first_frame` fixture: frame 0 and its poses, the first frame the node
-processes), so any test passes alone; the first test must run before any camera info was
-sent, which file order ensures. Images are 320x240 so that they fit Fast DDS' default
+frames it needs (the `first_frame` fixture: frame 0 under instance labels the node has not
+seen, so its objects are new whatever ran before), so the tests pass alone and in any
+order; a test that needs a node with no history starts its own. Images are 320x240 so that they fit Fast DDS' default
 shared-memory segment. An untrained network gives random poses, so `max_jump` is set large to let
 tracking engage; accuracy is checked only with the shipped model (skipped without it).
 """
 
+import dataclasses
 import importlib.util
+import itertools
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -105,9 +108,14 @@ class NodeProcess:
             time.sleep(0.05)
         raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines[-30:]))
 
-    def kill(self):
+    def stop(self):
+        """SIGINT (Ctrl-C: the node shuts down cleanly), then SIGKILL if it has not ended in 10 s."""
         if self.process.poll() is None:
-            self.process.kill()
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
         self.process.wait(timeout=10)
 
 
@@ -126,9 +134,15 @@ def synthetic_frames(seed: int = 3, count: int = 3):
 
 
 class Harness:
-    """Publishers to the node, subscriptions to everything it publishes, in this process."""
+    """Publishers to the node, subscriptions to everything it publishes, in this process.
 
-    def __init__(self, name: str, topics: str, poses_topic: str = "/object_poses"):
+    `node_name`: the node whose status `diagnostic` reads (/diagnostics carries every node's).
+    """
+
+    def __init__(
+        self, name: str, topics: str, poses_topic: str = "/object_poses", node_name: str = "posediff_estimator"
+    ):
+        self.node_name = node_name
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(name, context=self.context)
@@ -234,10 +248,17 @@ class Harness:
         )
         return [m for a in list(self.received["markers"]) for m in a.markers if m.header.stamp == header.stamp]
 
+    def node_status(self):
+        """The newest DiagnosticStatus of `node_name` (None before the first)."""
+        for message in reversed(list(self.received["diagnostics"])):
+            for status in message.status:
+                if status.name.startswith(f"{self.node_name}:"):
+                    return status
+        return None
+
     def diagnostic(self, key: str) -> str:
-        wait_until(lambda: self.received["diagnostics"], "diagnostics")
-        status = self.received["diagnostics"][-1].status[0]
-        return {kv.key: kv.value for kv in status.values}[key]
+        wait_until(lambda: self.node_status() is not None, f"diagnostics of {self.node_name}")
+        return {kv.key: kv.value for kv in self.node_status().values}[key]
 
 
 def wait_until(condition, what: str, timeout: float = TIMEOUT):
@@ -257,8 +278,8 @@ def checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def node(checkpoint):
-    process = NodeProcess(
+def node(checkpoint, start_module_node):
+    return start_module_node(
         params={
             "model_path": str(checkpoint),
             "device": "cpu",
@@ -272,11 +293,6 @@ def node(checkpoint):
         },
         remap={"depth": "/test/depth", "mask": "/test/mask", "camera_info": "/test/camera_info"},
     )
-    try:
-        process.wait_for_line(r"ready: model", timeout=90)
-        yield process
-    finally:
-        process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -302,25 +318,38 @@ def expected_ids(instances) -> set[str]:
     return {instance_id(i) for i in instances}
 
 
+_unseen_instances = itertools.count(900)  # instance numbers no synthetic scene uses (they count from 1)
+
+
+def with_new_labels(frame):
+    """`frame` with each object under a panoptic label the node has not seen: new objects to it."""
+    depth, labels, instances = frame
+    relabelled, renamed = labels.copy(), []
+    for instance in instances:
+        label = instance.label // 1000 * 1000 + next(_unseen_instances)
+        relabelled[labels == instance.label] = label
+        renamed.append(dataclasses.replace(instance, label=label))
+    return depth, relabelled, renamed
+
+
 @pytest.fixture(scope="module")
-def first_frame(ros, frames) -> tuple[Header, Detection3DArray]:
-    """frames[0] sent and its poses received: (header, poses). Run in file order or alone, a
-    test that uses it gets the first frame the module's node processes: its objects are new."""
-    depth, labels, _ = frames[0]
+def first_frame(ros, frames) -> tuple[Header, Detection3DArray, list]:
+    """frames[0] sent under new labels (`with_new_labels`) and its poses received:
+    (header, poses, instances). Its objects are new to the node whatever ran before."""
+    depth, labels, instances = with_new_labels(frames[0])
     header = ros.publish(depth, labels)
-    return header, ros.poses_for(header)
+    return header, ros.poses_for(header), instances
 
 
 # ----------------------------------------------------------------------------- frames
 
 
-def test_no_camera_info_yet_is_reported(checkpoint, frames):
+def test_no_camera_info_yet_is_reported(checkpoint, frames, start_node):
     """A node of its own, so no other test's camera info can have reached it first."""
     topics = {name: f"/noinfo/{name}" for name in ("depth", "mask", "camera_info", "object_poses")}
-    node = NodeProcess(params={"model_path": str(checkpoint), "device": "cpu", "num_threads": "1"}, remap=topics)
+    node = start_node(params={"model_path": str(checkpoint), "device": "cpu", "num_threads": "1"}, remap=topics)
     harness = None
     try:
-        node.wait_for_line(r"ready: model", timeout=90)
         harness = Harness("posediff_test_noinfo", "/noinfo", poses_topic=topics["object_poses"])
         harness.wait_connected()
         pattern = r"WARN.*frame skipped: no camera info received yet on '/noinfo/camera_info'"
@@ -330,13 +359,12 @@ def test_no_camera_info_yet_is_reported(checkpoint, frames):
     finally:
         if harness is not None:
             harness.close()
-        node.kill()
 
 
-def test_poses_arrive_for_a_frame(frames, first_frame):
-    header, poses = first_frame
+def test_poses_arrive_for_a_frame(first_frame):
+    header, poses, instances = first_frame
     assert poses.header.frame_id == FRAME_ID
-    assert {d.id for d in poses.detections} == expected_ids(frames[0][2])
+    assert {d.id for d in poses.detections} == expected_ids(instances)
     for d in poses.detections:
         assert d.results[0].hypothesis.class_id == d.id.rsplit("_", 1)[0]
         assert d.bbox.center == d.results[0].pose.pose and d.header.stamp == header.stamp
@@ -345,21 +373,23 @@ def test_poses_arrive_for_a_frame(frames, first_frame):
         assert d.results[0].hypothesis.score == pytest.approx(SCORE)
 
 
-def test_tf_frames_per_object(ros, frames, first_frame):
-    header, _ = first_frame
+def test_tf_frames_per_object(ros, first_frame):
+    header, _, instances = first_frame
     wait_until(
         lambda: any(t.header.stamp == header.stamp for m in list(ros.received["tf"]) for t in m.transforms), "tf"
     )
     transforms = [t for m in list(ros.received["tf"]) for t in m.transforms if t.header.stamp == header.stamp]
-    assert {t.child_frame_id for t in transforms} == {PREFIX + i for i in expected_ids(frames[0][2])}
+    assert {t.child_frame_id for t in transforms} == {PREFIX + i for i in expected_ids(instances)}
     assert {t.header.frame_id for t in transforms} == {FRAME_ID}
 
 
-def test_markers_and_debug_topics(ros, frames, first_frame):
-    markers = ros.markers_for(first_frame[0])
-    labels = {i.label for i in frames[0][2]}
+def test_markers_and_debug_topics(ros, first_frame):
+    header, _, instances = first_frame
+    # (the node's earlier objects, absent from this frame, may be deleted in the same array)
+    markers = [m for m in ros.markers_for(header) if m.action == Marker.ADD]
+    labels = {i.label for i in instances}
     assert {(m.ns, m.id) for m in markers} == {(ns, label) for ns in ("boxes", "axes", "labels") for label in labels}
-    assert all(m.action == Marker.ADD and m.header.frame_id == FRAME_ID for m in markers)
+    assert all(m.header.frame_id == FRAME_ID for m in markers)
     assert all(m.text.endswith(f"(new) {SCORE:.2f}") for m in markers if m.ns == "labels")
     wait_until(lambda: ros.received["points"] and ros.received["overlay"], "points and overlay")
     points, overlay = ros.received["points"][-1], ros.received["overlay"][-1]
@@ -491,17 +521,14 @@ def test_drops_frames_instead_of_falling_behind(ros, frames):
 
 
 @pytest.mark.parametrize("problem", ["missing", "corrupt"])
-def test_bad_model_file_exits_with_a_clear_error(tmp_path, problem):
+def test_bad_model_file_exits_with_a_clear_error(tmp_path, problem, start_node):
     path = tmp_path / "model.pt"
     if problem == "corrupt":
         path.write_bytes(b"not a checkpoint" * 100)
-    process = NodeProcess("-p", f"model_path:={path}")
-    try:
-        assert process.process.wait(timeout=60) != 0
-        line = process.wait_for_line(r"ERROR.*cannot start: .*model\.pt", timeout=5)
-        assert ("does not exist" if problem == "missing" else "cannot be read") in line
-    finally:
-        process.kill()
+    process = start_node("-p", f"model_path:={path}", ready=None)
+    assert process.process.wait(timeout=60) != 0
+    line = process.wait_for_line(r"ERROR.*cannot start: .*model\.pt", timeout=5)
+    assert ("does not exist" if problem == "missing" else "cannot be read") in line
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -511,16 +538,12 @@ def test_bad_model_file_exits_with_a_clear_error(tmp_path, problem):
     default_model_path() is None,
     reason="no shipped model (models/posediff_default.pt): accuracy needs a trained network",
 )
-def test_accuracy_with_the_shipped_model():
+def test_accuracy_with_the_shipped_model(start_node):
     from scipy.spatial.transform import Rotation
 
-    process = NodeProcess(
-        params={"device": "cpu"},
-        remap={**topics_under("/acc"), "__node": "posediff_accuracy"},
-    )
+    start_node(params={"device": "cpu"}, remap={**topics_under("/acc"), "__node": "posediff_accuracy"})
     harness = None
     try:
-        process.wait_for_line(r"ready: model", timeout=90)
         harness = Harness("posediff_test_accuracy", "/acc", poses_topic="/acc/object_poses")
         harness.wait_connected()
         rotation, translation = [], []
@@ -542,4 +565,3 @@ def test_accuracy_with_the_shipped_model():
     finally:
         if harness:
             harness.close()
-        process.kill()

@@ -183,7 +183,7 @@ def test_the_run_table_defaults_to_the_dataset_s_own_and_must_cover_it(tmp_path,
     )
     config = TrainConfig(data="disk", data_dir=str(out), val_dir=str(out))
     assert run_categories(config, training_frames(config)[1]) == TABLE
-    nocs_file = Path(__file__).parents[1] / "config" / "nocs_categories.yaml"
+    nocs_file = Path(__file__).parents[2] / "config" / "nocs_categories.yaml"
     with pytest.raises(ValueError, match=r"data_dir .* has categories \['7: tote', '9: bracket'\] that the run's"):
         config = TrainConfig(data="disk", data_dir=str(out), categories=str(nocs_file))
         run_categories(config, training_frames(config)[1])

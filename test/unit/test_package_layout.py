@@ -4,7 +4,7 @@ lives in posediff_ros/ros/, and no module outside it imports one from there."""
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "posediff_ros"
+PACKAGE = Path(__file__).resolve().parents[2] / "posediff_ros"
 ROS_PACKAGES = {
     "rclpy",
     "rcl_interfaces",

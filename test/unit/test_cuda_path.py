@@ -11,7 +11,7 @@ import torch
 from posediff_ros.estimator import PoseEstimator, SamplerSettings
 from posediff_ros.model.inference import InferenceSettings
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "posediff_default.pt"
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "posediff_default.pt"
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (CI has none)")
 

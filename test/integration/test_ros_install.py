@@ -17,13 +17,12 @@ import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
 from posediff_ros.model import PoseNet
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.py"))
 needs_rclpy = pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="rclpy is not installed")
 
@@ -206,65 +205,6 @@ def test_rviz_without_rviz2_is_one_message_with_the_real_launch(tmp_path, monkey
     context.launch_configurations["rviz"] = "true"
     actions = rviz(context)
     assert len(actions) == 1 and isinstance(actions[0], LogInfo)
-
-
-# ----------------------------------------------------------------------------- stand-ins
-# (the synchronizer's are beside its other tests, in test_node_conversions.py)
-
-
-def _transform(child: str):
-    from geometry_msgs.msg import TransformStamped
-
-    transform = TransformStamped()
-    transform.child_frame_id = child
-    return transform
-
-
-@pytest.mark.parametrize("kind", ["single", "list", "tuple", "generator"])
-def test_tf_stand_in_takes_what_tf2_ros_takes(rclpy_context, kind):
-    """tf2_ros.TransformBroadcaster.sendTransform: a list as is, another iterable listed, one transform wrapped."""
-    import rclpy
-
-    from posediff_ros.ros.tf import _TransformBroadcaster
-
-    node = rclpy.create_node("tf_stand_in", context=rclpy_context)
-    try:
-        broadcaster = _TransformBroadcaster(node)
-        sent = []
-        broadcaster._publisher.publish = sent.append
-        transforms = [_transform("a"), _transform("b")]
-        argument = {
-            "single": transforms[0],
-            "list": transforms,
-            "tuple": tuple(transforms),
-            "generator": (t for t in transforms),
-        }[kind]
-        broadcaster.sendTransform(argument)
-        expected = ["a"] if kind == "single" else ["a", "b"]
-        assert [t.child_frame_id for t in sent[0].transforms] == expected
-        topic = broadcaster._publisher
-        assert topic.topic_name == "/tf" and topic.qos_profile.depth == 100
-    finally:
-        node.destroy_node()
-
-
-@needs_rclpy
-def test_point_cloud_is_not_dense_as_sensor_msgs_py_makes_it():
-    """sensor_msgs_py.point_cloud2.create_cloud always sets is_dense=False and the host's byte order."""
-    from std_msgs.msg import Header
-
-    from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud
-
-    points = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], np.float32)
-    clouds = [_cloud_xyz32(Header(frame_id="cam"), points), xyz_cloud(Header(frame_id="cam"), points)]
-    if importlib.util.find_spec("sensor_msgs_py") is not None:
-        from sensor_msgs_py.point_cloud2 import create_cloud_xyz32
-
-        clouds.append(create_cloud_xyz32(Header(frame_id="cam"), points))
-    for cloud in clouds:
-        assert cloud.is_dense is False and cloud.is_bigendian is (sys.byteorder == "big")
-        assert (cloud.height, cloud.width, cloud.point_step, cloud.row_step) == (1, 2, 12, 24)
-    assert len({bytes(c.data) for c in clouds}) == 1
 
 
 # ----------------------------------------------------------------------------- devices

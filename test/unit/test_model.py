@@ -11,7 +11,7 @@ from posediff_ros.model.inference import InferenceSettings
 from posediff_ros.model.pointnet2 import EncoderConfig, _farthest_point_sample_torch, ball_query, farthest_point_sample
 from posediff_ros.objective import TrainingObjective
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "posediff_default.pt"
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "posediff_default.pt"
 SHIPPED_SHA256 = "1cdcf27257b9bfb35bbea2ec585d37a1771934d564c371f9f93fe47e5ef1c78b"
 # (9181134b... with a confidence calibration (issue #23) and its category table (issue #21) added: the same
 # weights and outputs)

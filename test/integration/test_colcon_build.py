@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_node_launch import console_scripts
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "posediff_ros"
 
 # What setup.py reads; everything else in the repository is left out.
@@ -70,8 +71,10 @@ def test_colcon_build_installs_executables_and_share_files(tmp_path):
     prefix = tmp_path / "install" / PACKAGE
     share = prefix / "share" / PACKAGE
 
-    demo = prefix / "lib" / PACKAGE / "demo"
-    assert demo.is_file() and os.access(demo, os.X_OK), "ros2 run posediff_ros demo would not find it"
+    for script in console_scripts():  # every one, where `ros2 run posediff_ros <name>` looks
+        name = script.split("=")[0].strip()
+        executable = prefix / "lib" / PACKAGE / name
+        assert executable.is_file() and os.access(executable, os.X_OK), f"ros2 run posediff_ros {name}: not installed"
     assert (share / "package.xml").is_file()
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / PACKAGE).is_file()
     if (source / PACKAGE / "__init__.py").is_file():

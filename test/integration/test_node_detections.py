@@ -13,30 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_node_dds import TIMEOUT, Harness, K, NodeProcess, synthetic_frames, topics_under, wait_until
+from test_node_dds import TIMEOUT, Harness, K, synthetic_frames, topics_under, wait_until
 
 from posediff_ros.categories import NOCS_CATEGORIES
-from posediff_ros.checkpoint import save_checkpoint
-from posediff_ros.model import PoseNet
 from posediff_ros.ros.images import array_to_image, intrinsics_to_camera_info
 from posediff_ros.segment.simulated import mask_boxes
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 COCO_NAMES = {"bottle": "bottle", "bowl": "bowl", "mug": "cup", "laptop": "laptop"}  # NOCS -> COCO (the map's keys)
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "untrained.pt"
-    save_checkpoint(path, PoseNet())
-    return path
-
-
-@pytest.fixture(scope="module")
-def node(checkpoint):
-    process = NodeProcess(
+def node(untrained_checkpoint, start_module_node):
+    return start_module_node(
         params={
-            "model_path": str(checkpoint),
+            "model_path": str(untrained_checkpoint),
             "device": "cpu",
             "num_threads": "1",
             "max_jump": "100.0",
@@ -44,12 +35,8 @@ def node(checkpoint):
             "class_map": str(REPO_CONFIG / "coco_classes.yaml"),
         },
         remap={**topics_under("/det"), "detections": "/det/detections"},
+        ready=r"ready: model.*detections '/det/detections'",
     )
-    try:
-        process.wait_for_line(r"ready: model.*detections '/det/detections'", timeout=90)
-        yield process
-    finally:
-        process.kill()
 
 
 class DetectorHarness(Harness):
@@ -198,16 +185,16 @@ def test_detections_that_never_pair_are_reported(node, ros, frames):
 
 
 @pytest.fixture(scope="module")
-def semantic_node(checkpoint):
-    process = NodeProcess(
-        params={"model_path": str(checkpoint), "device": "cpu", "num_threads": "1", "label_encoding": "semantic"},
+def semantic_node(untrained_checkpoint, start_module_node):
+    return start_module_node(
+        params={
+            "model_path": str(untrained_checkpoint),
+            "device": "cpu",
+            "num_threads": "1",
+            "label_encoding": "semantic",
+        },
         remap=topics_under("/sem"),
     )
-    try:
-        process.wait_for_line(r"ready: model", timeout=90)
-        yield process
-    finally:
-        process.kill()
 
 
 def test_semantic_images_give_one_pose_per_object(semantic_node, frames):

@@ -169,7 +169,8 @@ def test_empty_root_raises(tmp_path):
 
 
 def test_generate_with_user_meshes(tmp_path):
-    trimesh = pytest.importorskip("trimesh")
+    import trimesh  # a runtime requirement (the renderer)
+
     folder = tmp_path / "meshes" / "can"
     folder.mkdir(parents=True)
     trimesh.creation.cylinder(radius=30.0, height=100.0).apply_transform(

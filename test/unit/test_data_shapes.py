@@ -210,7 +210,8 @@ def test_same_rng_same_mesh():
 
 
 def test_load_mesh_recentres_and_scales(tmp_path):
-    trimesh = pytest.importorskip("trimesh")
+    import trimesh  # a runtime requirement (the renderer)
+
     path = tmp_path / "box.obj"
     trimesh.creation.box(extents=(40.0, 100.0, 60.0)).apply_translation((5.0, 50.0, 0.0)).export(path)
     shape = S.load_mesh(path, "can", scale=0.001)

@@ -9,11 +9,9 @@ when each object was matched to its own track, so "all tracked" checks the assoc
 
 import numpy as np
 import pytest
-from test_node_dds import Harness, K, NodeProcess, synthetic_frames, topics_under
+from test_node_dds import Harness, K, synthetic_frames, topics_under
 
-from posediff_ros.checkpoint import save_checkpoint
 from posediff_ros.geometry import backproject
-from posediff_ros.model import PoseNet
 
 MAX_JUMP = 0.08
 
@@ -27,12 +25,10 @@ def instance_labels(labels: np.ndarray, order: list[int]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    checkpoint = tmp_path_factory.mktemp("model") / "untrained.pt"
-    save_checkpoint(checkpoint, PoseNet())
-    process = NodeProcess(
+def node(untrained_checkpoint, start_module_node):
+    return start_module_node(
         params={
-            "model_path": str(checkpoint),
+            "model_path": str(untrained_checkpoint),
             "device": "cpu",
             "num_threads": "1",
             "label_encoding": "instance",
@@ -43,11 +39,6 @@ def node(tmp_path_factory):
         },
         remap=topics_under("/centroid"),
     )
-    try:
-        process.wait_for_line(r"ready: model", timeout=90)
-        yield process
-    finally:
-        process.kill()
 
 
 def test_permuted_labels_keep_their_tracks(node):

@@ -17,30 +17,22 @@ import pytest
 if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (run `make venv` or source a ROS 2 install)", allow_module_level=True)
 
-from test_node_dds import Harness, NodeProcess, synthetic_frames, topics_under, wait_until  # noqa: E402
-
-from posediff_ros.checkpoint import save_checkpoint  # noqa: E402
-from posediff_ros.model import PoseNet  # noqa: E402
+from test_node_dds import Harness, synthetic_frames, topics_under, wait_until  # noqa: E402
 
 NAME = "posediff_shutdown"
 
 
 def stats(harness: Harness) -> dict[str, int]:
     """The newest frame counters this node put on /diagnostics ({} before the first)."""
-    for message in reversed(list(harness.received["diagnostics"])):
-        for status in message.status:
-            if status.name.startswith(NAME):
-                return {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("frames_")}
-    return {}
+    status = harness.node_status()
+    return {} if status is None else {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("frames_")}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_during_inference_exits_cleanly(tmp_path, signum):
-    checkpoint = tmp_path / "untrained.pt"
-    save_checkpoint(checkpoint, PoseNet())
-    node = NodeProcess(
+def test_signal_during_inference_exits_cleanly(untrained_checkpoint, start_node, signum):
+    node = start_node(
         params={
-            "model_path": str(checkpoint),
+            "model_path": str(untrained_checkpoint),
             "device": "cpu",
             "num_threads": "1",
             "num_samples": "256",
@@ -51,8 +43,7 @@ def test_signal_during_inference_exits_cleanly(tmp_path, signum):
     )
     harness = None
     try:
-        node.wait_for_line(r"ready: model", timeout=90)
-        harness = Harness("posediff_test_shutdown", "/stop", poses_topic="/stop/object_poses")
+        harness = Harness("posediff_test_shutdown", "/stop", poses_topic="/stop/object_poses", node_name=NAME)
         harness.wait_connected()
         depth, labels, _ = synthetic_frames(count=1)[0]
         header = harness.publish(depth, labels)
@@ -77,6 +68,5 @@ def test_signal_during_inference_exits_cleanly(tmp_path, signum):
     finally:
         if harness:
             harness.close()
-        node.kill()
     problems = [line for line in node.lines if re.search(r"ERROR|frame failed|Traceback|context is invalid", line)]
     assert not problems, "\n".join(node.lines)

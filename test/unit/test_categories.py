@@ -8,7 +8,7 @@ from posediff_ros.categories import NOCS_CATEGORIES, CategoryTable, load_categor
 from posediff_ros.checkpoint import CheckpointError, checkpoint_categories, load_checkpoint, save_checkpoint
 from posediff_ros.model import PoseNet
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 def test_shipped_nocs_file_is_the_default_table():

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONVENTIONS = ROOT / "docs" / "conventions.md"
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".sh", ".txt", ".toml", ".cfg", ".xml", ".rviz", ""}
 CITATION = re.compile(r"docs/conventions\.md\)?((?:,? *§\d+(?:\.\d+)*)+)")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FASTDDS_SHM_PROFILE = REPO / "config" / "fastdds_shm.xml"
 
 # RIHS01 type hashes of the upstream definitions (ROS 2 Jazzy/Kilted). A field

@@ -9,7 +9,7 @@ import torch
 from posediff_ros.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from posediff_ros.model import ModelConfig, PoseNet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import interpolate_weights  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from posediff_ros.segment.detector_ids import DetectorIds
 from posediff_ros.segment.semantic import semantic_instances
 from posediff_ros.segment.simulated import BoxJitter, SimulatedSource, mask_boxes, truth_labels
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CAMERA = Intrinsics(300.0, 300.0, 159.5, 119.5, 320, 240)
 MUG = NOCS_CATEGORIES.by_name("mug").id
 BOTTLE = NOCS_CATEGORIES.by_name("bottle").id

@@ -20,8 +20,7 @@ from posediff_ros.estimator import SamplerSettings
 from posediff_ros.metrics import THRESHOLDS, threshold_name
 from posediff_ros.model import PoseNet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import claim1_single_sample  # noqa: E402
 import claim2_steps  # noqa: E402
 import claim3_scalings  # noqa: E402

@@ -1,5 +1,5 @@
-"""The node's seams and conversions, without DDS: images, camera info, synchronizer,
-messages built from engine results, object names, overlay."""
+"""The node's seams and conversions, without DDS: images, camera info, messages built from
+engine results, object names, overlay (the stand-ins for ROS packages: test_stand_ins.py)."""
 
 import importlib.util
 from dataclasses import replace
@@ -18,10 +18,8 @@ from posediff_ros.estimator import FrameEstimate, ObjectPose  # noqa: E402
 from posediff_ros.geometry import REAL275_INTRINSICS, Intrinsics  # noqa: E402
 from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.ros import images, messages  # noqa: E402
-from posediff_ros.ros.clouds import _cloud_xyz32, xyz_cloud  # noqa: E402
 from posediff_ros.ros.node import published_objects  # noqa: E402
 from posediff_ros.ros.overlay import depth_overlay  # noqa: E402
-from posediff_ros.ros.sync import _ApproximateTimeSynchronizer  # noqa: E402
 
 SMALL = Intrinsics(100.0, 100.0, 16.0, 12.0, 32, 24)
 
@@ -92,64 +90,6 @@ def test_camera_info_uses_p_then_k():
     assert images.camera_info_to_intrinsics(info) == REAL275_INTRINSICS
     with pytest.raises(images.ImageError, match="neither P nor K"):
         images.camera_info_to_intrinsics(CameraInfo(width=640, height=480))
-
-
-# ----------------------------------------------------------------------------- sync
-
-
-class Source:
-    def registerCallback(self, callback, *args):  # noqa: N802
-        self.callback, self.args = callback, args
-
-    def send(self, stamp_ms: int, tag: str):
-        msg = Image(header=Header(frame_id=tag))
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ms * 1_000_000, 1_000_000_000)
-        self.callback(msg, *self.args)
-
-
-def test_sync_drops_a_message_older_than_its_full_queue():
-    """message_filters adds the message, trims the queue to queue_size from the oldest, and
-    matches only stamps still in every queue: a late message is dropped on arrival."""
-    depth, mask = Source(), Source()
-    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=1, slop=0.02)
-    pairs = []
-    sync.registerCallback(lambda d, m: pairs.append((d.header.frame_id, m.header.frame_id)))
-    mask.send(1000, "m1000")
-    depth.send(2000, "d2000")
-    depth.send(1000, "d1000")  # older than d2000, the one message its queue may hold
-    assert pairs == []
-    mask.send(2001, "m2001")
-    assert pairs == [("d2000", "m2001")]
-
-
-def test_sync_callbacks_take_extra_arguments_as_message_filters():
-    """SimpleFilter.registerCallback(cb, *args) returns a connection id; cb(*msgs, *args)."""
-    depth, mask = Source(), Source()
-    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)
-    calls = []
-    assert sync.registerCallback(lambda *a: calls.append(a), "extra") == 0
-    assert sync.registerCallback(lambda *a: None) == 1
-    depth.send(1000, "d")
-    mask.send(1001, "m")
-    assert [(d.header.frame_id, m.header.frame_id, extra) for d, m, extra in calls] == [("d", "m", "extra")]
-
-
-def test_approximate_sync_pairs_closest_within_slop():
-    depth, mask = Source(), Source()
-    sync = _ApproximateTimeSynchronizer([depth, mask], queue_size=3, slop=0.02)
-    pairs = []
-    sync.registerCallback(lambda d, m: pairs.append((d.header.frame_id, m.header.frame_id)))
-    depth.send(1000, "d1000")
-    mask.send(1100, "m1100")  # 100 ms apart: no pair
-    depth.send(1090, "d1090")
-    depth.send(1105, "d1105")
-    assert pairs == [("d1090", "m1100")]  # the first depth within slop takes it; matched messages leave
-    mask.send(1106, "m1106")
-    assert pairs[-1] == ("d1105", "m1106")
-    for t in (2000, 2001, 2002, 2003):  # queue size 3 drops the oldest depth
-        depth.send(t, f"d{t}")
-    mask.send(1999, "m1999")
-    assert pairs[-1] == ("d2001", "m1999")  # d2000 was dropped from the full queue
 
 
 # ----------------------------------------------------------------------------- messages
@@ -223,14 +163,6 @@ def test_the_score_in_the_pose_and_the_marker_text():
     assert text.text == "mug_1 (new) 0.73"
     unscored = messages.PublishedObject(pose(), "mug_1")  # a checkpoint without a calibration
     assert messages.detection_array(header, [unscored]).detections[0].results[0].hypothesis.score == messages.UNSCORED
-
-
-def test_point_cloud_layout_matches_sensor_msgs_py():
-    points = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], np.float32)
-    for cloud in (_cloud_xyz32(Header(frame_id="cam"), points), xyz_cloud(Header(frame_id="cam"), points)):
-        assert (cloud.width, cloud.point_step, cloud.row_step, len(cloud.data)) == (2, 12, 24, 24)
-        assert [(f.name, f.offset, f.datatype) for f in cloud.fields] == [("x", 0, 7), ("y", 4, 7), ("z", 8, 7)]
-        np.testing.assert_array_equal(np.frombuffer(cloud.data, "<f4").reshape(2, 3), points)
 
 
 def test_overlay_draws_boxes():
