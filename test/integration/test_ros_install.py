@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from test_node_demo import run_live_demo
 
 from posediff_ros.checkpoint import CheckpointError, load_model, save_checkpoint
 from posediff_ros.model import PoseNet
@@ -326,20 +327,14 @@ def test_live_demo_attach_watches_running_nodes_and_starts_none(rclpy_context):
     publisher = threading.Thread(target=publish, daemon=True)
     publisher.start()
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "posediff_ros.ros.live_demo", "--attach", "--duration", "8"],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            env=dict(os.environ),
-        )
+        returncode, lines, err = run_live_demo(["--attach"], window=8)
     finally:
         stop.set()
         publisher.join()
         node.destroy_node()
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "pid" not in result.stdout
+    assert returncode == 0, "\n".join(lines) + err
+    assert not any("pid" in line for line in lines)
     final = re.search(
-        r"done\. (\d+) frames \| objects (\d+) \(missed 0\) .*5°2cm 100% 10°5cm 100%", result.stdout.splitlines()[-1]
+        r"stopped by SIGINT\. (\d+) frames \| objects (\d+) \(missed 0\) .*5°2cm 100% 10°5cm 100%", lines[-1]
     )
-    assert final and int(final.group(1)) > 3, result.stdout
+    assert final and int(final.group(1)) > 3, lines
