@@ -1,6 +1,8 @@
-"""Importing the package's entry points loads no renderer: Embree (embreex) and trimesh load
-only when a scene is rendered or a mesh file is read."""
+"""The package's imports: its entry points load no renderer (Embree via embreex, and trimesh,
+load only when a scene is rendered or a mesh file is read), and no module imports itself
+through others at module level (docs/architecture.md: one home per concept, no cycles)."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -36,3 +38,44 @@ def test_rendering_loads_embree():
         "print('embreex' in sys.modules)"
     )
     assert fresh_python(code) == "True"
+
+
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of `package` -> the package's modules it imports at module level (imports
+    under `if TYPE_CHECKING:` and inside functions do not run at import time)."""
+    names = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in names.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        graph[name] = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(here.split(".")[: len(here.split(".")) - node.level + 1]) if node.level else ""
+                target = ".".join(filter(None, (base, node.module)))
+                graph[name] |= {t for t in [target, *(f"{target}.{a.name}" for a in node.names)] if t in names}
+            elif isinstance(node, ast.Import):
+                graph[name] |= {a.name for a in node.names if a.name in names}
+        graph[name].discard(name)
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = module_imports(ROOT / "posediff_ros")
+    done, path = set(), []
+
+    def visit(module: str) -> None:
+        path.append(module)
+        for imported in sorted(graph[module]):
+            assert imported not in path, "import cycle: " + " -> ".join(path[path.index(imported) :] + [imported])
+            if imported not in done:
+                visit(imported)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module)
+    assert "posediff_ros.estimator" in graph["posediff_ros.ros.parameters"]  # the graph is really read
