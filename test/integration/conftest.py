@@ -6,7 +6,7 @@ for its `ready` line and returns the NodeProcess (test_node_dds.py); every node 
 started is stopped when its scope ends (SIGINT, then SIGKILL, see NodeProcess.stop).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,3 +62,14 @@ def untrained_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "untrained.pt"
     save_checkpoint(path, PoseNet())
     return path
+
+
+@pytest.fixture(scope="module")
+def untrained_params(untrained_checkpoint) -> Callable[..., dict[str, str]]:
+    """`untrained_params(**extra)`: node parameters for `untrained_checkpoint` on one CPU thread,
+    with `extra` (name=value) added."""
+
+    def params(**extra: str) -> dict[str, str]:
+        return {"model_path": str(untrained_checkpoint), "device": "cpu", "num_threads": "1", **extra}
+
+    return params

@@ -25,18 +25,15 @@ def instance_labels(labels: np.ndarray, order: list[int]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def node(untrained_checkpoint, start_module_node):
+def node(untrained_params, start_module_node):
     return start_module_node(
-        params={
-            "model_path": str(untrained_checkpoint),
-            "device": "cpu",
-            "num_threads": "1",
-            "label_encoding": "instance",
-            "instance_category": "mug",
-            "track_by": "centroid",
-            "track_gate": "0.1",
-            "max_jump": str(MAX_JUMP),
-        },
+        params=untrained_params(
+            label_encoding="instance",
+            instance_category="mug",
+            track_by="centroid",
+            track_gate="0.1",
+            max_jump=str(MAX_JUMP),
+        ),
         remap=topics_under("/centroid"),
     )
 

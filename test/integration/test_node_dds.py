@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +277,15 @@ def checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+def connected(harness: Harness) -> Iterator[Harness]:
+    """A fixture's body: `harness` once the node's subscriptions see it, closed afterwards."""
+    try:
+        harness.wait_connected()
+        yield harness
+    finally:
+        harness.close()
+
+
 @pytest.fixture(scope="module")
 def node(checkpoint, start_module_node):
     return start_module_node(
@@ -297,12 +306,7 @@ def node(checkpoint, start_module_node):
 
 @pytest.fixture(scope="module")
 def ros(node):
-    harness = Harness("posediff_test_camera", "/test")
-    try:
-        harness.wait_connected()
-        yield harness
-    finally:
-        harness.close()
+    yield from connected(Harness("posediff_test_camera", "/test"))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_node_dds import TIMEOUT, Harness, K, synthetic_frames, topics_under, wait_until
+from test_node_dds import TIMEOUT, Harness, K, connected, synthetic_frames, topics_under, wait_until
 
 from posediff_ros.categories import NOCS_CATEGORIES
 from posediff_ros.ros.images import array_to_image, intrinsics_to_camera_info
@@ -24,16 +24,13 @@ COCO_NAMES = {"bottle": "bottle", "bowl": "bowl", "mug": "cup", "laptop": "lapto
 
 
 @pytest.fixture(scope="module")
-def node(untrained_checkpoint, start_module_node):
+def node(untrained_params, start_module_node):
     return start_module_node(
-        params={
-            "model_path": str(untrained_checkpoint),
-            "device": "cpu",
-            "num_threads": "1",
-            "max_jump": "100.0",
-            "mask_source": "detections",
-            "class_map": str(REPO_CONFIG / "coco_classes.yaml"),
-        },
+        params=untrained_params(
+            max_jump="100.0",
+            mask_source="detections",
+            class_map=str(REPO_CONFIG / "coco_classes.yaml"),
+        ),
         remap={**topics_under("/det"), "detections": "/det/detections"},
         ready=r"ready: model.*detections '/det/detections'",
     )
@@ -99,12 +96,7 @@ def detector_output(labels, instances):
 
 @pytest.fixture(scope="module")
 def ros(node):
-    harness = DetectorHarness("posediff_test_detector", "/det")
-    try:
-        harness.wait_connected()
-        yield harness
-    finally:
-        harness.close()
+    yield from connected(DetectorHarness("posediff_test_detector", "/det"))
 
 
 @pytest.fixture(scope="module")
@@ -185,14 +177,11 @@ def test_detections_that_never_pair_are_reported(node, ros, frames):
 
 
 @pytest.fixture(scope="module")
-def semantic_node(untrained_checkpoint, start_module_node):
+def semantic_node(untrained_params, start_module_node):
     return start_module_node(
-        params={
-            "model_path": str(untrained_checkpoint),
-            "device": "cpu",
-            "num_threads": "1",
-            "label_encoding": "semantic",
-        },
+        params=untrained_params(
+            label_encoding="semantic",
+        ),
         remap=topics_under("/sem"),
     )
 

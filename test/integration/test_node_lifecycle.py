@@ -21,14 +21,11 @@ class ManagedNodeProcess(NodeProcess):
 
 
 @pytest.fixture(scope="module")
-def node(untrained_checkpoint, start_module_node):
+def node(untrained_params, start_module_node):
     return start_module_node(
-        params={
-            "model_path": str(untrained_checkpoint),
-            "device": "cpu",
-            "num_threads": "1",
-            "diagnostics_period": "0.2",
-        },
+        params=untrained_params(
+            diagnostics_period="0.2",
+        ),
         remap=topics_under("/managed"),
         ready=None,  # unconfigured: it loads the model on `configure`
         kind=ManagedNodeProcess,

@@ -29,16 +29,13 @@ def stats(harness: Harness) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_during_inference_exits_cleanly(untrained_checkpoint, start_node, signum):
+def test_signal_during_inference_exits_cleanly(untrained_params, start_node, signum):
     node = start_node(
-        params={
-            "model_path": str(untrained_checkpoint),
-            "device": "cpu",
-            "num_threads": "1",
-            "num_samples": "256",
-            "steps": "80",
-            "diagnostics_period": "0.1",
-        },
+        params=untrained_params(
+            num_samples="256",
+            steps="80",
+            diagnostics_period="0.1",
+        ),
         remap={**topics_under("/stop"), "__node": NAME},
     )
     harness = None
