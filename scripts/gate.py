@@ -90,10 +90,11 @@ def ensure_data(gate_set: GateSet, data: Path) -> Path:
     return folder
 
 
-def evaluate(checkpoint: Path, gate_set: GateSet, folder: Path, out: Path) -> dict:
-    """evaluate's JSON summary of `checkpoint` on one set (cached by the checkpoint's hash)."""
+def evaluate(checkpoint: Path, folder: Path, out: Path, tracking: bool = False) -> dict:
+    """evaluate's JSON summary of `checkpoint` on the dataset `folder` (cached in `out` by the
+    checkpoint's hash and the folder's name)."""
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:12]
-    path = out / digest / f"{gate_set.data}{'_tracking' if gate_set.tracking else ''}.json"
+    path = out / digest / f"{folder.name}{'_tracking' if tracking else ''}.json"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         command = [
@@ -105,10 +106,10 @@ def evaluate(checkpoint: Path, gate_set: GateSet, folder: Path, out: Path) -> di
             "--checkpoint",
             str(checkpoint),
         ]
-        command += ["--json", str(path)] + (["--tracking"] if gate_set.tracking else [])
+        command += ["--json", str(path)] + (["--tracking"] if tracking else [])
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
-            sys.exit(f"gate: {' '.join(command)} failed:\n{done.stderr[-3000:]}")
+            sys.exit(f"{Path(sys.argv[0]).name}: {' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(path.read_text())
 
 
@@ -134,7 +135,7 @@ def main() -> None:
     for gate_set in SUITE:
         folder = ensure_data(gate_set, args.data)
         for role, checkpoint in (("shipped", args.shipped), ("candidate", args.candidate)):
-            results[role].append(evaluate(checkpoint, gate_set, folder, args.out))
+            results[role].append(evaluate(checkpoint, folder, args.out, gate_set.tracking))
 
     print("| set | 10°5cm shipped | 10°5cm candidate | change | 5°2cm shipped | 5°2cm candidate | instances |")
     print("|---|---|---|---|---|---|---|")

@@ -32,6 +32,19 @@ def interpolate(base: PoseNet, tuned: PoseNet, weight: float) -> PoseNet:
     return tuned
 
 
+def write_interpolation(base: Path, tuned: Path, weight: float, out: Path) -> None:
+    """Write (1 - weight) BASE + weight TUNED to `out`, with TUNED's stage, step and category table."""
+    model, payload = load_model(tuned)
+    save_checkpoint(
+        out,
+        interpolate(load_model(base)[0], model, weight),
+        stage=payload.get("stage"),
+        step=payload.get("step"),
+        interpolated={"base": str(base), "tuned": str(tuned), "weight": weight},
+        categories=checkpoint_categories(payload).as_entries(),
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base", type=Path)
@@ -42,19 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     if not 0.0 <= args.weight <= 1.0:
         parser.error("--weight must be in [0, 1]")
     try:
-        base, _ = load_model(args.base)
-        tuned, payload = load_model(args.tuned)
-        model = interpolate(base, tuned, args.weight)
+        write_interpolation(args.base, args.tuned, args.weight, args.out)
     except CheckpointError as error:
         raise SystemExit(str(error)) from None
-    save_checkpoint(
-        args.out,
-        model,
-        stage=payload.get("stage"),
-        step=payload.get("step"),
-        interpolated={"base": str(args.base), "tuned": str(args.tuned), "weight": args.weight},
-        categories=checkpoint_categories(payload).as_entries(),
-    )
     print(f"wrote {args.out}: {1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned}")
 
 
