@@ -62,13 +62,13 @@ PIP_NAMES = {
 }
 # Python module -> the optional pip package that provides it (setup.py extras_require).
 OPTIONAL = {"OpenEXR": "openexr"}
-DEVELOPMENT = {"pytest", "hypothesis", "ruff"}
+DEVELOPMENT = {"pytest", "pytest-xdist", "hypothesis", "ruff"}
 
 
 def imported_modules(*paths: Path) -> set[str]:
     """Top-level names of the third-party modules that the Python files under `paths` import."""
     folders = ("test", "benchmarks", "scripts")  # their modules import each other by file name
-    local = {p.stem for folder in folders for p in (REPO / folder).glob("*.py")} | {"posediff_ros"}
+    local = {p.stem for folder in folders for p in (REPO / folder).rglob("*.py")} | {"posediff_ros"}
     names = set()
     for path in [f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -113,7 +113,8 @@ def test_development_requirements_extend_the_runtime_ones_and_are_what_make_inst
     assert re.search(r"^-r requirements\.txt$", text, re.MULTILINE)
     development = requirement_names(REPO / "requirements-dev.txt")
     assert DEVELOPMENT <= development
-    assert imported_modules(REPO / "test") - set(ROSDEP_KEYS) - set(PIP_NAMES) <= development
+    test_imports = {name.lower() for name in imported_modules(REPO / "test") - set(ROSDEP_KEYS) - set(PIP_NAMES)}
+    assert test_imports <= development  # (a distribution name is its module name here, in any case)
     assert '-r "$ROOT/requirements-dev.txt"' in (REPO / "scripts" / "setup_env.sh").read_text()
     assert re.search(r"^SETUP_INPUTS :=.*requirements-dev\.txt", (REPO / "Makefile").read_text(), re.MULTILINE)
 
