@@ -12,18 +12,16 @@ from posediff_ros.model.pointnet2 import EncoderConfig, _farthest_point_sample_t
 from posediff_ros.objective import TrainingObjective
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "posediff_default.pt"
-SHIPPED_SHA256 = "1cdcf27257b9bfb35bbea2ec585d37a1771934d564c371f9f93fe47e5ef1c78b"
-# (9181134b... with a confidence calibration (issue #23) and its category table (issue #21) added: the same
-# weights and outputs)
-# The shipped model's outputs for the input of test_the_shipped_model_gives_its_reference_outputs,
-# computed with the code it was trained with (before issue #15 moved the noise schedule into PoseNet).
+SHIPPED_SHA256 = "4c1a5e7a45d26f73874fd0f15aa5fce8ce6e2221cb31bde1fdbeb31f6d912e39"
+# (the model of 2026-12-08, models/README.md) The shipped model's outputs for the input of
+# test_the_shipped_model_gives_its_reference_outputs, computed with the code it was trained with.
 SHIPPED_REGRESSION = [
-    [1.21064, 0.522963, -0.307579, 0.00461688, -0.760456, -1.13688, -0.0021478, -0.0059828, -0.0318821],
-    [0.555318, -0.175504, 0.114795, 0.00324965, -0.427966, -0.789004, 0.00171003, -0.0028584, -0.0260156],
+    [0.726021, 0.457333, -0.258388, 0.0169227, -0.617831, -0.914424, -0.00706413, -0.0139394, -0.0181363],
+    [0.220032, -0.0962147, 0.0445352, 0.00675568, -0.383364, -0.73871, -0.0003843, -0.0081325, -0.0228277],
 ]
 SHIPPED_SCORE = [  # at x = 0 and t = 0.1, 0.5
-    [-12.0679, 24.8232, -11.5678, 4.98418, -698.234, -701.013, -2.05421, -1.92289, -13.4262],
-    [0.155581, 0.0334081, 0.0321868, 0.060751, -1.34897, -1.61262, -0.00571037, 0.0313686, -0.0185481],
+    [-12.824, 22.5466, -15.0426, 9.20667, -734.965, -722.349, -2.70563, -2.25075, -8.54342],
+    [0.143312, -0.172354, 0.0583436, 0.0786516, -1.29734, -1.57872, -0.00383821, 0.024588, 0.0304492],
 ]
 
 
