@@ -108,13 +108,19 @@ class Child:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        interrupt(self.process)
+
+
+def interrupt(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """End a node process as Ctrl-C does (SIGINT: it shuts down cleanly), and SIGKILL it if it has
+    not ended within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _parser() -> argparse.ArgumentParser:

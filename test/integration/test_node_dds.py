@@ -13,7 +13,6 @@ import importlib.util
 import itertools
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -48,6 +47,7 @@ from posediff_ros.labels import LabelEncoding  # noqa: E402
 from posediff_ros.model import PoseNet  # noqa: E402
 from posediff_ros.paths import default_model_path  # noqa: E402
 from posediff_ros.ros.images import array_to_image, intrinsics_to_camera_info  # noqa: E402
+from posediff_ros.ros.live_demo import interrupt  # noqa: E402
 from posediff_ros.ros.messages import track_name  # noqa: E402
 
 FRAME_ID = "test_camera_optical_frame"
@@ -110,13 +110,7 @@ class NodeProcess:
 
     def stop(self):
         """SIGINT (Ctrl-C: the node shuts down cleanly), then SIGKILL if it has not ended in 10 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process.wait(timeout=10)
+        interrupt(self.process)
 
 
 def synthetic_frames(seed: int = 3, count: int = 3):
